@@ -1,0 +1,114 @@
+"""Users with real-name identity, scoped roles and API tokens."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from dangqun.core import crypto
+from dangqun.core.fields import EncryptedTextField
+
+from .choices import STAFF_ROLES, Gender, Role
+
+
+class User(AbstractUser):
+    """A person who signs in. Real-name identity per 网络安全法 第二十四条.
+
+    The resident ID number and phone are stored SM4-GCM encrypted and found by an HMAC-SM3
+    blind index (`id_number_index`, `phone_index`); screens show them masked.
+    """
+
+    full_name = models.CharField(_("姓名"), max_length=60, blank=True)
+    id_number = EncryptedTextField(_("身份证号"), blank=True)
+    id_number_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone = EncryptedTextField(_("手机号"), blank=True)
+    phone_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    birth_date = models.DateField(_("出生日期"), null=True, blank=True)
+    gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True)
+    totp_secret = EncryptedTextField(_("动态口令密钥"), blank=True, editable=False)
+    totp_confirmed = models.BooleanField(_("已启用双因素认证"), default=False)
+    failed_logins = models.PositiveSmallIntegerField(_("连续登录失败次数"), default=0)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+    elder_mode = models.BooleanField(_("长辈模式"), default=False)
+    language = models.CharField(_("界面语言"), max_length=10, blank=True)
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("用户")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_number_index"],
+                condition=~models.Q(id_number_index=""),
+                name="user_unique_id_number",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    def save(self, *args, **kwargs) -> None:
+        # The blind indexes follow the plaintext; recomputed on every save that touches them.
+        self.id_number_index = crypto.blind_index(self.id_number, purpose="id") if self.id_number else ""
+        self.phone_index = crypto.blind_index(self.phone, purpose="phone") if self.phone else ""
+        fields = kwargs.get("update_fields")
+        if fields is not None:
+            extra = {"id_number": "id_number_index", "phone": "phone_index"}
+            kwargs["update_fields"] = set(fields) | {extra[f] for f in fields if f in extra}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_locked(self) -> bool:
+        return bool(self.locked_until and self.locked_until > timezone.now())
+
+    def role_set(self) -> set[str]:
+        if not hasattr(self, "_role_cache"):
+            self._role_cache = set(self.grants.values_list("role", flat=True))
+        return self._role_cache
+
+    @property
+    def needs_two_factor(self) -> bool:
+        return self.is_superuser or bool(self.role_set() & STAFF_ROLES)
+
+
+class RoleGrant(models.Model):
+    """A role held over an organization and its whole subtree."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants", verbose_name=_("用户"))
+    role = models.CharField(_("角色"), max_length=30, choices=Role.choices)
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.PROTECT, related_name="grants", verbose_name=_("组织")
+    )
+    granted_at = models.DateTimeField(_("授予时间"), auto_now_add=True)
+    granted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("授予人")
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("角色授权")
+        constraints = [models.UniqueConstraint(fields=["user", "role", "organization"], name="grant_unique")]
+        indexes = [models.Index(fields=["organization", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} @ {self.organization}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API. Only the SM3 digest of the token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("名称"), max_length=60, blank=True)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("过期时间"))
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("访问令牌")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -1,0 +1,52 @@
+"""Elder mode (适老化) and the content security policy, on every response."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+ELDER_COOKIE = "dq_elder"
+
+# Every asset is served by the app itself (no CDN), so the policy can be strict.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+class ElderModeMiddleware:
+    """Remembers the elder-mode switch (cookie, and the user's profile when logged in)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        cookie = request.COOKIES.get(ELDER_COOKIE)
+        if cookie is not None:
+            request.elder_mode = cookie == "1"
+        else:
+            request.elder_mode = bool(user and user.is_authenticated and getattr(user, "elder_mode", False))
+        return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith("/api/v1/docs"):
+            # Swagger UI (served locally by ninja) needs inline init code.
+            response.setdefault(
+                "Content-Security-Policy",
+                CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+                    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+                ),
+            )
+        elif not request.path.startswith("/admin/"):
+            response.setdefault("Content-Security-Policy", CSP)
+        response.setdefault("Referrer-Policy", "same-origin")
+        response.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+        return response

@@ -1,0 +1,126 @@
+"""Versioned rule sets: read rule values in force for an organization on a date.
+
+Default (national) values ship as JSON files in core/rules_data/, one entry per value with
+version, effective date, clause and source. They are synced into RuleValue after every
+migrate (new versions added, nothing an administrator changed is overwritten).
+Administrators add versions or per-organization overrides in the admin.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from .errors import RuleViolation
+
+DATA_DIR = Path(__file__).parent / "rules_data"
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    value: Any
+    version: str
+    effective_from: date
+    clause: str
+    source: str
+    organization_id: int | None = None
+
+    def cite(self) -> str:
+        return f"{self.source} {self.clause}".strip()
+
+
+class RuleSet:
+    """The rule values in force for one organization on one date."""
+
+    def __init__(self, rules: dict[str, Rule], on: date):
+        self._rules, self.on = rules, on
+
+    def __getattr__(self, name: str) -> Any:
+        # rules.party__activist_min_years is rules["party.activist_min_years"]
+        key = name.replace("__", ".")
+        if key in self._rules:
+            return self._rules[key].value
+        raise AttributeError(name)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.rule(key).value
+
+    def rule(self, key: str) -> Rule:
+        try:
+            return self._rules[key]
+        except KeyError:
+            raise RuleViolation(
+                "rule_missing", _("规则 %(key)s 在 %(on)s 没有生效的值。") % {"key": key, "on": self.on}
+            ) from None
+
+    def source(self, key: str) -> str:
+        return self.rule(key).cite()
+
+    def keys(self) -> list[str]:
+        return sorted(self._rules)
+
+
+def ruleset_for(organization: Any = None, on: date | None = None, prefix: str = "") -> RuleSet:
+    """Rules in force on `on` for `organization`: its nearest ancestor's override wins."""
+    from django.utils import timezone
+
+    from .models import RuleValue
+
+    on = on or timezone.localdate()
+    chain: list[int] = organization.ancestor_ids() if organization is not None else []
+    rank = {org_id: i for i, org_id in enumerate(reversed(chain))}  # nearest ancestor = 0
+    qs = RuleValue.objects.filter(effective_from__lte=on)
+    if prefix:
+        qs = qs.filter(key__startswith=prefix)
+    best: dict[str, tuple[tuple[int, date], RuleValue]] = {}
+    for rv in qs.filter(organization__isnull=True) | qs.filter(organization_id__in=chain):
+        order = (-(rank[rv.organization_id]) if rv.organization_id else -(10**6), rv.effective_from)
+        if rv.key not in best or order > best[rv.key][0]:
+            best[rv.key] = (order, rv)
+    return RuleSet(
+        {
+            key: Rule(
+                rv.key, rv.value, rv.version, rv.effective_from, rv.clause, rv.source, rv.organization_id
+            )
+            for key, (_, rv) in best.items()
+        },
+        on,
+    )
+
+
+def default_rule_entries() -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for path in sorted(DATA_DIR.glob("*.json")):
+        entries.extend(json.loads(path.read_text(encoding="utf-8")))
+    return entries
+
+
+def sync_default_rules(**kwargs: Any) -> int:
+    """Insert shipped national rule values that are not in the table yet (idempotent)."""
+    from .models import RuleValue
+
+    using = kwargs.get("using", "default")
+    existing = set(
+        RuleValue.objects.using(using).filter(organization__isnull=True).values_list("key", "version")
+    )
+    new = [
+        RuleValue(
+            key=e["key"],
+            version=e["version"],
+            effective_from=date.fromisoformat(e["effective_from"]),
+            value=e["value"],
+            clause=e.get("clause", ""),
+            source=e["source"],
+            description=e.get("description", ""),
+        )
+        for e in default_rule_entries()
+        if (e["key"], e["version"]) not in existing
+    ]
+    RuleValue.objects.using(using).bulk_create(new)
+    return len(new)
