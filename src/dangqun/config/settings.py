@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "dangqun.core",
     "dangqun.accounts",
     "dangqun.orgs",
+    "dangqun.members",
 ]
 
 MIDDLEWARE = [
