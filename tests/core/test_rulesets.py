@@ -1,0 +1,111 @@
+"""Versioned rule sets: the version in force on a date, organization overrides, shipped defaults."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from dangqun.core.errors import RuleViolation
+from dangqun.core.models import RuleValue
+from dangqun.core.rulesets import default_rule_entries, ruleset_for, sync_default_rules
+
+KEY = "test.fix_working_days"
+
+
+def rule(value, effective_from: str, version: str, organization=None) -> RuleValue:
+    # No action writes rule values yet (the admin does, audited): build them directly.
+    return RuleValue.objects.create(
+        key=KEY,
+        version=version,
+        effective_from=date.fromisoformat(effective_from),
+        value=value,
+        clause="第一条",
+        source="测试规定",
+        organization=organization,
+    )
+
+
+@pytest.fixture
+def versions(db):
+    rule(15, "2019-12-01", "2019.1")
+    rule(10, "2026-07-01", "2026.1")
+    rule(5, "2030-01-01", "2030.1")  # published, not yet in force
+
+
+def test_the_newest_version_in_force_on_the_date_applies(versions):
+    assert ruleset_for(None, date(2026, 6, 30))[KEY] == 15
+    assert ruleset_for(None, date(2026, 7, 1))[KEY] == 10
+    assert ruleset_for(None, date(2029, 12, 31))[KEY] == 10
+    assert ruleset_for(None, date(2030, 1, 1))[KEY] == 5
+    assert ruleset_for(None, date(2026, 7, 1)).rule(KEY).version == "2026.1"
+
+
+def test_a_date_before_the_first_version_has_no_value(versions):
+    with pytest.raises(RuleViolation) as err:
+        ruleset_for(None, date(2019, 11, 30))[KEY]
+    assert err.value.code == "rule_missing"
+    assert KEY in err.value.message
+
+
+def test_a_missing_key_raises_rule_missing(db):
+    rules = ruleset_for(None, date(2026, 1, 1))
+    with pytest.raises(RuleViolation) as err:
+        rules["no.such_rule"]
+    assert err.value.code == "rule_missing"
+    with pytest.raises(AttributeError):
+        _ = rules.no__such_rule
+
+
+def test_an_override_applies_to_its_subtree_only(tree, versions):
+    rule(20, "2020-01-01", "branch-a", organization=tree.branch_a)
+    on = date(2026, 8, 1)
+    assert ruleset_for(tree.branch_a, on)[KEY] == 20
+    assert ruleset_for(tree.group_a, on)[KEY] == 20  # a 党小组 under branch A
+    assert ruleset_for(tree.branch_b, on)[KEY] == 10  # the sibling branch keeps the national value
+    assert ruleset_for(tree.committee, on)[KEY] == 10  # the parent too
+    assert ruleset_for(None, on)[KEY] == 10
+    assert ruleset_for(tree.group_a, on).rule(KEY).organization_id == tree.branch_a.pk
+
+
+def test_the_nearest_ancestor_wins_even_over_a_newer_farther_override(tree, versions):
+    rule(30, "2026-01-01", "committee", organization=tree.committee)
+    rule(20, "2020-01-01", "branch-a", organization=tree.branch_a)
+    on = date(2026, 8, 1)
+    assert ruleset_for(tree.group_a, on)[KEY] == 20
+    assert ruleset_for(tree.branch_b, on)[KEY] == 30
+    assert ruleset_for(tree.street, on)[KEY] == 10
+
+
+def test_an_override_not_yet_in_force_does_not_apply(tree, versions):
+    rule(20, "2027-01-01", "branch-a-2027", organization=tree.branch_a)
+    assert ruleset_for(tree.group_a, date(2026, 12, 31))[KEY] == 10
+    assert ruleset_for(tree.group_a, date(2027, 1, 1))[KEY] == 20
+
+
+def test_attribute_access_and_citation(versions):
+    rules = ruleset_for(None, date(2026, 8, 1))
+    assert rules.test__fix_working_days == 10
+    assert rules.source(KEY) == "测试规定 第一条"
+    assert ruleset_for(None, date(2026, 8, 1), prefix="test.").keys() == [KEY]
+
+
+def test_the_shipped_defaults_are_in_the_table_after_migrate(db):
+    rules = ruleset_for(None, date(2026, 1, 1))
+    assert rules["calendar.max_working_days"] == 3650
+    assert rules["onestop.decision_working_days"] == 20
+    assert rules.source("onestop.decision_working_days") == "中华人民共和国行政许可法 第四十二条"
+    shipped = {(e["key"], e["version"]) for e in default_rule_entries()}
+    stored = set(RuleValue.objects.filter(organization__isnull=True).values_list("key", "version"))
+    assert shipped <= stored
+
+
+def test_syncing_the_defaults_is_idempotent_and_keeps_administrators_changes(db):
+    assert sync_default_rules() == 0  # migrate already synced
+    count = RuleValue.objects.count()
+    RuleValue.objects.filter(key="onestop.decision_working_days").update(value=15)
+    RuleValue.objects.filter(key="feedback.fix_working_days").delete()
+    assert sync_default_rules() == 1  # only the missing one comes back
+    assert sync_default_rules() == 0
+    assert RuleValue.objects.count() == count
+    assert RuleValue.objects.get(key="onestop.decision_working_days").value == 15
