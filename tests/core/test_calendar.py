@@ -42,7 +42,7 @@ def import_example(actor) -> None:
 
 # --- the real 2025 and 2026 schedules ----------------------------------------------------------
 
-# 国办发明电〔2025〕7号 (2026) and 国办发明电〔2024〕12号 (2025), as chinesecalendar 1.11.0 has them.
+# The State Council notices for 2025 and 2026 (部分节假日安排), as chinesecalendar 1.11.0 has them.
 OFFICIAL_2026 = {
     "2026-01-01": False,  # 元旦 1月1日—3日
     "2026-01-03": False,
@@ -521,3 +521,11 @@ def test_audit_events_and_notifications_are_read_only_in_the_admin(client, root_
 def test_calendar_years_are_added_by_import_only(client, root_admin):
     client.force_login(root_admin)
     assert client.get("/admin/core/calendaryear/add/").status_code == 403
+
+
+def test_the_admin_finds_days_by_name_and_filters_by_kind(client, root_admin, street_admin):
+    import_example(street_admin)
+    client.force_login(root_admin)
+    page = client.get("/admin/core/calendarday/", {"q": "调休", "kind": "workday"}).content.decode()
+    assert "2027-02-20" in page or "2027年2月20日" in page
+    assert "元旦" not in page

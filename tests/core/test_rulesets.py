@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from dangqun.core.errors import RuleViolation
-from dangqun.core.models import RuleValue
+from dangqun.core.models import AuditEvent, RuleValue
 from dangqun.core.rulesets import default_rule_entries, ruleset_for, sync_default_rules
 
 KEY = "test.fix_working_days"
@@ -109,3 +111,66 @@ def test_syncing_the_defaults_is_idempotent_and_keeps_administrators_changes(db)
     assert sync_default_rules() == 0
     assert RuleValue.objects.count() == count
     assert RuleValue.objects.get(key="onestop.decision_working_days").value == 15
+
+
+# --- the admin: overrides within one's subtree, national values by superusers only --------------
+
+
+@pytest.fixture
+def staff_street_admin(street_admin, settings):
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # WhiteNoise warns without it
+    street_admin.is_staff = True
+    street_admin.save(update_fields=["is_staff"])
+    street_admin.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="core",
+            codename__in=["add_rulevalue", "change_rulevalue", "view_rulevalue"],
+        )
+    )
+    return street_admin
+
+
+def admin_form(organization) -> dict:
+    return {
+        "key": KEY,
+        "version": "street-2026",
+        "effective_from": "2026-01-01",
+        "value": "12",
+        "source": "街道规定",
+        "clause": "",
+        "description": "",
+        "organization": str(organization.pk) if organization else "",
+    }
+
+
+def test_an_administrator_adds_an_override_for_their_subtree_through_the_admin(
+    client, tree, versions, staff_street_admin
+):
+    client.force_login(staff_street_admin)
+    response = client.post("/admin/core/rulevalue/add/", admin_form(tree.branch_a))
+    assert response.status_code == 302
+    assert ruleset_for(tree.group_a, date(2026, 8, 1))[KEY] == 12
+    event = AuditEvent.objects.get(action="rule.add")
+    assert event.actor == staff_street_admin
+    assert event.payload["organization"] == tree.branch_a.pk
+
+
+def test_only_a_superuser_changes_a_national_value_in_the_admin(client, versions, staff_street_admin):
+    client.force_login(staff_street_admin)
+    response = client.post("/admin/core/rulevalue/add/", admin_form(None))
+    assert response.status_code == 200
+    assert "全国默认值只能由系统管理员修改" in response.content.decode()
+    national = RuleValue.objects.get(key=KEY, version="2026.1")
+    assert client.get(f"/admin/core/rulevalue/{national.pk}/change/").status_code == 200  # view only
+    response = client.post(f"/admin/core/rulevalue/{national.pk}/change/", admin_form(None))
+    assert response.status_code == 403
+    assert RuleValue.objects.get(pk=national.pk).value == 10
+
+
+def test_the_rule_value_list_searches_and_filters(client, root_admin, tree, versions, settings):
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    rule(20, "2020-01-01", "branch-a", organization=tree.branch_a)
+    client.force_login(root_admin)
+    page = client.get("/admin/core/rulevalue/", {"q": "test.fix", "scope": "override"}).content.decode()
+    assert "branch-a" in page
+    assert "2019.1" not in page
