@@ -1,3 +1,75 @@
-from ninja import Router
+"""/api/v1/auth/token and /api/v1/me: thin endpoints over the login flow and the actions."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Router, Status
+
+from dangqun.core.errors import RuleViolation
+from dangqun.core.schemas import ERRORS, PUBLIC_ERRORS, ErrorOut
+
+from . import actions, login
+from .schemas import MeOut, RoleOut, TokenIn, TokenOut
 
 router = Router(tags=["accounts"])
+
+
+@router.post(
+    "/auth/token",
+    auth=None,
+    response={200: TokenOut, 401: ErrorOut, **PUBLIC_ERRORS},
+    summary="用账号密码换取访问令牌",
+)
+def issue_token(request: HttpRequest, data: TokenIn):
+    """Same rules as the login page: lockout, per-address limit, and a TOTP code for staff.
+
+    The token is shown once and expires after API_TOKEN_TTL_HOURS; only its SM3 digest is kept.
+    """
+    ip = login.client_ip(request)
+    user = login.check_password_step(data.username, data.password, ip=ip, channel="api")
+    method = "password"
+    if user.needs_two_factor:
+        if not user.totp_confirmed:
+            raise login.LoginRefused(
+                "totp_setup_required", _("请先在网页登录并完成动态口令（双因素认证）设置。")
+            )
+        if not data.totp:
+            raise login.LoginRefused("totp_required", _("该账号需要动态口令，请填写认证器上的6位数字。"))
+        login.check_totp_step(user, data.totp, ip=ip, channel="api")
+        method = "password+totp"
+    login.complete_login(user, method=method, ip=ip, channel="api")
+    raw, token = actions.do_issue_api_token(user, actor=user, name="api")
+    return {"token": raw, "expires_at": timezone.localtime(token.expires_at)}
+
+
+@router.delete("/auth/token", response={204: None, **ERRORS}, summary="注销当前访问令牌")
+def revoke_token(request: HttpRequest):
+    token = getattr(request, "api_token", None)
+    if token is None:
+        raise RuleViolation("no_token", _("本次请求没有使用访问令牌，无需注销。"))
+    actions.do_revoke_api_token(token, actor=request.user)
+    return Status(204, None)
+
+
+@router.get("/me", response={200: MeOut, **ERRORS}, summary="当前用户")
+def me(request: HttpRequest):
+    user = request.user
+    grants = user.grants.select_related("organization").order_by("organization__path", "role")
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "roles": [
+            RoleOut(
+                role=g.role,
+                role_label=str(g.get_role_display()),
+                organization_id=g.organization_id,
+                organization_name=g.organization.name,
+            )
+            for g in grants
+        ],
+        "id_number_masked": user.id_number_masked,
+        "phone_masked": user.phone_masked,
+        "two_factor": user.needs_two_factor,
+    }

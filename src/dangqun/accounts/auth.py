@@ -22,9 +22,11 @@ class BearerOrSession(HttpBearer):
         return user
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from .tokens import user_for_token
+        from .tokens import token_for
 
-        user = user_for_token(token)
-        if user is not None:
-            request.user = user
-        return user
+        found = token_for(token)
+        if found is None:
+            return None
+        request.user = found.user
+        request.api_token = found  # lets DELETE /auth/token revoke exactly the token in use
+        return found.user

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dangqun.core import crypto
 from dangqun.core.fields import EncryptedTextField
+from dangqun.core.validators import mask_id_number, mask_phone
 
 from .choices import STAFF_ROLES, Gender, Role
 
@@ -29,6 +30,8 @@ class User(AbstractUser):
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True)
     totp_secret = EncryptedTextField(_("动态口令密钥"), blank=True, editable=False)
     totp_confirmed = models.BooleanField(_("已启用双因素认证"), default=False)
+    # The TOTP time step of the last accepted code: a code is accepted once (RFC 6238 §5.2).
+    totp_last_step = models.PositiveBigIntegerField(default=0, editable=False)
     failed_logins = models.PositiveSmallIntegerField(_("连续登录失败次数"), default=0)
     locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
     elder_mode = models.BooleanField(_("长辈模式"), default=False)
@@ -58,6 +61,14 @@ class User(AbstractUser):
             extra = {"id_number": "id_number_index", "phone": "phone_index"}
             kwargs["update_fields"] = set(fields) | {extra[f] for f in fields if f in extra}
         super().save(*args, **kwargs)
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
 
     @property
     def is_locked(self) -> bool:

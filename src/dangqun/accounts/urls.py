@@ -1,8 +1,13 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
+
+from . import views
 
 app_name = "accounts"
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", views.login_view, name="login"),
+    path("login/2fa/setup/", views.totp_setup_view, name="totp_setup"),
+    path("login/2fa/", views.totp_verify_view, name="totp_verify"),
+    path("logout/", views.logout_view, name="logout"),
+    path("profile/", views.profile_view, name="profile"),
+    path("password/", views.password_change_view, name="password_change"),
 ]
