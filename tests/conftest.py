@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 
 from dangqun.accounts.choices import Role
 from dangqun.accounts.models import RoleGrant, User
@@ -35,6 +36,14 @@ def make_user(username: str, role: str | None = None, org: Organization | None =
     if role:
         RoleGrant.objects.create(user=user, role=role, organization=org)
     return user
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    # Rate-limit counters and the calendar cache live in the cache: every test starts clean.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
