@@ -53,6 +53,9 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        # ninja's "Cannot parse request body": one error status (422) for every bad input.
+        return _error(request, 422, "invalid_body", "请求内容无法解析，请发送合法的 JSON。")
     codes = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 429: "rate_limited"}
     return _error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message))
 
