@@ -12,6 +12,11 @@ requests/s, latency p50/p95/p99 and errors per worker class, and the load averag
 shared machine other processes take CPU from both server and load generator).
 Target: ≥ 1,500 requests/s. Stops by itself (the whole run is capped at 60 s); never fails
 on time.
+
+gthread (keep-alive, 4 threads per worker) is the faster class here: sync workers close the
+connection after every response, so each request pays a new TCP connection. Measured on the
+2-CPU development machine while other jobs ran (load average 2.6–7): gthread 2×4 about 2,250
+req/s, gthread 2×2 about 2,150, sync about 1,250; p99 under 7 ms with gthread.
 """
 
 from __future__ import annotations
@@ -207,7 +212,7 @@ def main() -> None:
     parser.add_argument(
         "--clients", type=int, default=4, help="load-generator processes, one connection each"
     )
-    parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     args = parser.parse_args()
     classes = ["gthread", "sync"] if args.worker_class == "both" else [args.worker_class]
     # Each class costs its measured seconds + about 5 s (boot, warm-up, stop): stay under the cap.

@@ -9,6 +9,7 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -331,6 +332,35 @@ def test_without_a_shared_cache_a_change_is_seen_within_the_reload_interval(monk
     assert is_workday(D("2026-11-23")) is True
     clock.now += 1
     assert is_workday(D("2026-11-23")) is False
+
+
+def test_a_rolled_back_import_is_never_answered(street_admin):
+    seen_inside = []
+
+    def import_then_fail() -> None:
+        with transaction.atomic():
+            import_example(street_admin)
+            seen_inside.append(is_workday(D("2027-02-20")))  # the writing transaction sees it
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        import_then_fail()
+    assert seen_inside == [True]
+    with pytest.raises(RuleViolation) as err:
+        is_workday(D("2027-02-20"))
+    assert err.value.code == "calendar_unknown_year"
+
+
+def test_a_writing_transaction_caches_its_own_view_until_the_next_write(
+    street_admin, django_assert_num_queries
+):
+    import_example(street_admin)
+    assert is_workday(D("2027-02-08")) is False
+    with django_assert_num_queries(0):
+        assert add_working_days(D("2027-02-04"), 1) == D("2027-02-15")  # after the example 春节
+        assert is_workday(D("2027-02-09")) is False
+    do_save_calendar_day(CalendarDay(day=D("2027-03-01"), is_workday=False, name="停工"), actor=street_admin)
+    assert is_workday(D("2027-03-01")) is False
 
 
 def test_answers_do_not_query_the_database_once_cached(django_assert_num_queries):

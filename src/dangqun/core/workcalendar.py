@@ -15,6 +15,7 @@ on the hot path. See `_current()` for how the per-process snapshot stays correct
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -97,8 +98,8 @@ class _Snapshot:
         return best[1], best[2]
 
 
-_snapshot: _Snapshot | None = None
-_pending_writes = False  # this process wrote calendar rows in a transaction not yet committed
+_snapshot: _Snapshot | None = None  # shared by the threads of this process
+_local = threading.local()  # per thread: `private`, the snapshot seen inside a writing transaction
 
 
 def _shared_version() -> Any:
@@ -111,10 +112,11 @@ def _shared_version() -> Any:
         return None
 
 
-def _load(previous: _Snapshot | None) -> _Snapshot:
+def _load(previous: _Snapshot | None, version: Any = None) -> _Snapshot:
     from .models import CalendarDay, CalendarYear, RuleValue
 
-    version = _shared_version()  # read before the rows: a change committed meanwhile bumps it again
+    if version is None:
+        version = _shared_version()  # read before the rows: a change committed meanwhile bumps it
     snap = _Snapshot(
         overrides={
             day: (w, name) for day, w, name in CalendarDay.objects.values_list("day", "is_workday", "name")
@@ -140,6 +142,24 @@ def _caps(rule_values: Any) -> tuple[tuple[date, int, str], ...]:
     return tuple(sorted(caps))
 
 
+class _CommitHook:
+    """Registered with on_commit by every calendar write. While one sits in the connection's
+    pending on-commit list, this thread's transaction holds calendar writes not yet committed
+    (Django drops the hooks of a rolled-back transaction or savepoint, and runs them on commit)."""
+
+    def __call__(self) -> None:
+        _committed()
+
+
+def _own_writes() -> tuple[int, ...]:
+    """Identifies the uncommitted calendar writes of this thread's transaction (empty: none)."""
+    from django.db import connection
+
+    if not connection.in_atomic_block:
+        return ()
+    return tuple(id(func) for _, func, _ in connection.run_on_commit if isinstance(func, _CommitHook))
+
+
 def _current() -> _Snapshot:
     """The calendar data this process answers from.
 
@@ -150,18 +170,20 @@ def _current() -> _Snapshot:
       with a shared cache (REDIS_URL) every process sees a change within about a second;
     * whatever the cache (the default LocMemCache is per process), a process re-reads the three
       small tables at least every RELOAD_SECONDS, so a change reaches every process within that
-      bound — a holiday table that changes a few times a year can afford ten seconds.
-    * while this process has uncommitted calendar writes, answers are read from the database
-      inside the transaction and not cached, so a rolled-back import never lingers in the cache.
+      bound — a holiday table that changes a few times a year can afford ten seconds;
+    * a transaction that wrote calendar rows answers from its own snapshot (read inside the
+      transaction, kept only while those writes are pending), never from or into the shared
+      one, so uncommitted or rolled-back rows never reach another request.
     """
-    global _snapshot, _pending_writes
-    if _pending_writes:
-        from django.db import connection
-
-        if connection.in_atomic_block:
-            return _load(None)
-        _pending_writes = False  # committed (on_commit already dropped the snapshot) or rolled back
-        _snapshot = None
+    global _snapshot
+    writes = _own_writes()
+    if writes:
+        private = getattr(_local, "private", None)
+        if private is None or private.version != writes:
+            private = _local.private = _load(None, version=writes)
+        return private
+    if getattr(_local, "private", None) is not None:
+        _local.private = None  # the writing transaction is over (committed or rolled back)
     snap = _snapshot
     now = time.monotonic()
     if snap is not None and now < snap.check_at:
@@ -175,20 +197,18 @@ def _current() -> _Snapshot:
 
 def invalidate(**signal_kwargs: Any) -> None:
     """Forget the cached calendar here now, and in every process after the transaction commits."""
-    global _snapshot, _pending_writes
-    from django.db import connection, transaction
+    global _snapshot
+    from django.db import transaction
 
-    _snapshot = None
-    if connection.in_atomic_block:
-        _pending_writes = True
-    transaction.on_commit(_committed)
+    _snapshot = _local.private = None
+    transaction.on_commit(_CommitHook())  # outside a transaction: runs at once
 
 
 def _committed() -> None:
-    global _snapshot, _pending_writes
+    global _snapshot
     from django.core.cache import cache
 
-    _snapshot, _pending_writes = None, False
+    _snapshot = None
     try:
         cache.set(VERSION_CACHE_KEY, time.time_ns(), timeout=None)
     except Exception:  # other processes still reload within RELOAD_SECONDS
@@ -196,9 +216,9 @@ def _committed() -> None:
 
 
 def reset() -> None:
-    """Forget the snapshot and any pending-write state (tests, after rolling a transaction back)."""
-    global _snapshot, _pending_writes
-    _snapshot, _pending_writes = None, False
+    """Forget the snapshot (tests: after rows were written without signals, or rolled back)."""
+    global _snapshot
+    _snapshot = _local.private = None
 
 
 def _connect_signals() -> None:
