@@ -86,8 +86,16 @@ class RuleValue(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = _("规则值")
         constraints = [
+            # Two partial constraints instead of nulls_distinct=False, which SQLite lacks.
             models.UniqueConstraint(
-                fields=["key", "version", "organization"], name="rule_value_unique", nulls_distinct=False
+                fields=["key", "version"],
+                condition=models.Q(organization__isnull=True),
+                name="rule_value_unique_national",
+            ),
+            models.UniqueConstraint(
+                fields=["key", "version", "organization"],
+                condition=models.Q(organization__isnull=False),
+                name="rule_value_unique_override",
             ),
         ]
         ordering = ["key", "-effective_from"]
