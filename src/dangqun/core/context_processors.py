@@ -1,5 +1,143 @@
+"""What every page's shell needs: elder mode, language, navigation by role, unread count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language, get_language_bidi, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from dangqun.accounts.choices import Role
+
+from .models import Notification
+from .permissions import grants_for
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    url: str
+    description: str = ""
+
+
+def first_url(*names: str, args: tuple = (), default: str = "") -> str:
+    """The first of `names` that resolves. Pages of apps still being written drop in by name."""
+    for name in names:
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    return default
+
+
+def _admin_items() -> list[NavItem]:
+    admin = first_url("admin:index", default="/admin/")
+    return [
+        NavItem("orgs", pgettext_lazy("nav", "组织"), reverse("orgs:tree"), _("组织树、换届提醒与设置提示")),
+        NavItem(
+            "rules",
+            pgettext_lazy("nav", "规则"),
+            first_url("core:rules", "rules", "admin:core_rulevalue_changelist", default=admin),
+            _("规则值、版本与依据"),
+        ),
+        NavItem(
+            "calendar",
+            pgettext_lazy("nav", "日历"),
+            first_url("core:calendar", "calendar", "admin:core_calendarday_changelist", default=admin),
+            _("节假日与调休，办理时限按工作日计算"),
+        ),
+        NavItem(
+            "audit",
+            pgettext_lazy("nav", "审计"),
+            first_url("core:audit", "audit", "admin:core_auditevent_changelist", default=admin),
+            _("全部操作记录，防篡改校验"),
+        ),
+        NavItem("admin", pgettext_lazy("nav", "后台"), admin, _("后台数据管理")),
+    ]
+
+
+def nav_items(user: Any) -> list[NavItem]:
+    """Entry points by role (a user holding several roles gets each role's entries once)."""
+    if not getattr(user, "is_authenticated", False):
+        return [
+            NavItem(
+                "login", pgettext_lazy("nav", "登录"), first_url("accounts:login", default="/accounts/login/")
+            )
+        ]
+    roles = user.role_set()
+    items: list[NavItem] = []
+    if user.is_superuser or Role.STREET_ADMIN in roles:
+        items += _admin_items()
+    elif roles & {Role.DEPARTMENT_ADMIN, Role.WINDOW_STAFF}:
+        items.append(
+            NavItem("orgs", pgettext_lazy("nav", "组织"), reverse("orgs:tree"), _("本部门、本窗口的组织信息"))
+        )
+    if Role.BRANCH_SECRETARY in roles:
+        # grants_for shares its per-request cache with the permission checks: no extra query.
+        grants = [g for g in grants_for(user, "orgs.view") if g.role == Role.BRANCH_SECRETARY]
+        branch = min(grants, key=lambda g: g.organization.path).organization
+        items.append(
+            NavItem(
+                "my_branch",
+                pgettext_lazy("nav", "我的支部"),
+                reverse("orgs:detail", args=[branch.pk]),
+                _("支部概况、任期与设置提示"),
+            )
+        )
+    if Role.MEMBER in roles:
+        items.append(
+            NavItem(
+                "mine",
+                pgettext_lazy("nav", "我的"),
+                first_url("accounts:profile", "members:mine", "notifications"),
+                _("个人信息、学习与通知"),
+            )
+        )
+    if Role.RESIDENT in roles:
+        items.append(
+            NavItem(
+                "services",
+                pgettext_lazy("nav", "办事"),
+                first_url("onestop:catalog", "onestop:index", default=reverse("home") + "#services"),
+                _("查找事项、在线申请、查询进度"),
+            )
+        )
+    return items
+
+
+def mark_current(items: list[NavItem], path: str) -> list[tuple[NavItem, str]]:
+    """Pair each item with its aria-current value: "page" on it, "true" inside its section."""
+    best = max(
+        (i for i in items if path.startswith(i.url.split("#")[0]) and i.url.split("#")[0] != "/"),
+        key=lambda i: len(i.url),
+        default=None,
+    )
+    return [(i, ("page" if path == i.url else "true") if i is best else "") for i in items]
+
+
+def html_lang(code: str | None) -> str:
+    """BCP 47 for <html lang>: Django's "zh-hans" is written "zh-Hans"."""
+    code = code or "zh-hans"
+    lang, _sep, script = code.partition("-")
+    return f"{lang}-{script.title()}" if len(script) == 4 else code
 
 
 def shell(request: HttpRequest) -> dict:
-    return {"elder_mode": getattr(request, "elder_mode", False)}
+    user = getattr(request, "user", None)
+    signed_in = bool(user is not None and user.is_authenticated)
+
+    def unread() -> int:
+        return Notification.objects.filter(recipient=user, read_at__isnull=True).count() if signed_in else 0
+
+    return {
+        "elder_mode": getattr(request, "elder_mode", False),
+        "html_lang": html_lang(get_language()),
+        "html_dir": "rtl" if get_language_bidi() else "ltr",
+        "nav": SimpleLazyObject(lambda: mark_current(nav_items(user), request.path)),
+        "unread_count": SimpleLazyObject(unread),
+    }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 ELDER_COOKIE = "dq_elder"
 
@@ -16,7 +18,12 @@ CSP = (
 
 
 class ElderModeMiddleware:
-    """Remembers the elder-mode switch (cookie, and the user's profile when logged in)."""
+    """Remembers the elder-mode switch (cookie, and the user's profile when logged in).
+
+    Also applies the signed-in user's saved interface language when this browser has not
+    chosen one yet (no language cookie): LocaleMiddleware runs before authentication, so it
+    cannot see the profile. A language chosen with the switch (cookie) always wins.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -28,10 +35,21 @@ class ElderModeMiddleware:
             request.elder_mode = cookie == "1"
         else:
             request.elder_mode = bool(user and user.is_authenticated and getattr(user, "elder_mode", False))
+        if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and user and user.is_authenticated:
+            preferred = getattr(user, "language", "")
+            if preferred and preferred in dict(settings.LANGUAGES):
+                translation.activate(preferred)
+                request.LANGUAGE_CODE = preferred
         return self.get_response(request)
 
 
 class ContentSecurityPolicyMiddleware:
+    """A strict policy on every page: scripts and styles only from /static/, nothing inline.
+
+    Exceptions: the API docs (Swagger UI needs inline start-up code) and the Django admin
+    (its templates use inline scripts); both are staff tools.
+    """
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 

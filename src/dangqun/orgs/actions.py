@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from dangqun.core.audit import audit
 from dangqun.core.errors import RuleViolation
@@ -38,8 +39,8 @@ def _check_parent(kind: str, parent: Organization | None) -> None:
     if (parent.kind if parent else None) not in allowed:
         raise RuleViolation(
             "org_parent_kind",
-            "“%s”不能设在“%s”之下。"
-            % (OrgKind(kind).label, OrgKind(parent.kind).label if parent else "顶层"),
+            _("“%(kind)s”不能设在“%(parent)s”之下。")
+            % {"kind": OrgKind(kind).label, "parent": OrgKind(parent.kind).label if parent else _("顶层")},
             field="parent",
         )
 
@@ -51,7 +52,7 @@ def do_create_organization(
     """Create a node under `parent`. Only an administrator of the parent's subtree may."""
     if parent is None:
         if not getattr(actor, "is_superuser", False):
-            raise RuleViolation("forbidden", "只有系统管理员可以创建顶层组织。")
+            raise RuleViolation("forbidden", _("只有系统管理员可以创建顶层组织。"))
     else:
         require(actor, "orgs.change", parent)
     _check_parent(kind, parent)
@@ -87,7 +88,9 @@ def do_update_organization(org: Organization, *, actor: Any, **changes: Any) -> 
     require(actor, "orgs.change", org)
     unknown = set(changes) - EDITABLE
     if unknown:
-        raise RuleViolation("org_field", "不能修改这些字段：%s" % "、".join(sorted(unknown)))
+        raise RuleViolation(
+            "org_field", _("不能修改这些字段：%(fields)s") % {"fields": "、".join(sorted(unknown))}
+        )
     before = {k: str(getattr(org, k)) for k in changes}
     for key, value in changes.items():
         setattr(org, key, value)
