@@ -127,17 +127,19 @@ def html_lang(code: str | None) -> str:
     return f"{lang}-{script.title()}" if len(script) == 4 else code
 
 
+def unread_count(user: Any) -> int:
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
 def shell(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
-    signed_in = bool(user is not None and user.is_authenticated)
-
-    def unread() -> int:
-        return Notification.objects.filter(recipient=user, read_at__isnull=True).count() if signed_in else 0
 
     return {
         "elder_mode": getattr(request, "elder_mode", False),
         "html_lang": html_lang(get_language()),
         "html_dir": "rtl" if get_language_bidi() else "ltr",
         "nav": SimpleLazyObject(lambda: mark_current(nav_items(user), request.path)),
-        "unread_count": SimpleLazyObject(unread),
+        "unread_count": SimpleLazyObject(lambda: unread_count(user)),
     }

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from .context_processors import nav_items
+from .context_processors import nav_items, unread_count
 from .middleware import ELDER_COOKIE
 from .models import Notification
 
@@ -79,7 +79,9 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         # The item in place, and the header's unread count out of band.
         return render(
-            request, "core/partials/notification_read.html", {"note": note, "unread_count": _unread(request)}
+            request,
+            "core/partials/notification_read.html",
+            {"note": note, "unread_count": unread_count(request.user)},
         )
     return redirect(safe_next(request, default="/notifications/"))
 
@@ -89,7 +91,3 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
     Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
     return redirect(safe_next(request, default="/notifications/"))
-
-
-def _unread(request: HttpRequest) -> int:
-    return Notification.objects.filter(recipient=request.user, read_at__isnull=True).count()

@@ -34,7 +34,8 @@ def place(org: Organization, parent: Organization | None) -> None:
     org.depth = parent.depth + 1 if parent else 0
 
 
-def _check_parent(kind: str, parent: Organization | None) -> None:
+def check_parent(kind: str, parent: Organization | None) -> None:
+    """Refuse a kind under a parent it may not hang under (ALLOWED_PARENTS)."""
     allowed = ALLOWED_PARENTS.get(kind, set())
     if (parent.kind if parent else None) not in allowed:
         raise RuleViolation(
@@ -55,7 +56,7 @@ def do_create_organization(
             raise RuleViolation("forbidden", _("只有系统管理员可以创建顶层组织。"))
     else:
         require(actor, "orgs.change", parent)
-    _check_parent(kind, parent)
+    check_parent(kind, parent)
     org = Organization(name=name.strip(), kind=kind, parent=parent, path=f"tmp-{name}-{id(fields)}", **fields)
     org.full_clean(exclude=["path"])
     org.save()

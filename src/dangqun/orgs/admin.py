@@ -9,10 +9,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from dangqun.core.errors import RuleViolation
 from dangqun.core.permissions import has_perm, scope_filter
 
-from .actions import ALLOWED_PARENTS, EDITABLE, do_create_organization, do_update_organization
-from .choices import OrgKind
+from .actions import EDITABLE, check_parent, do_create_organization, do_update_organization
 from .models import Organization
 
 # Set once at creation: the place in the tree and the kind.
@@ -33,18 +33,12 @@ class OrganizationAdminForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
-        kind, parent = data.get("kind"), data.get("parent")
+        kind = data.get("kind")
         if kind and not self.instance.pk:
-            allowed = ALLOWED_PARENTS.get(kind, set())
-            if (parent.kind if parent else None) not in allowed:
-                self.add_error(
-                    "parent",
-                    _("“%(kind)s”不能设在“%(parent)s”之下。")
-                    % {
-                        "kind": OrgKind(kind).label,
-                        "parent": OrgKind(parent.kind).label if parent else _("顶层"),
-                    },
-                )
+            try:
+                check_parent(kind, data.get("parent"))
+            except RuleViolation as exc:
+                self.add_error("parent", exc.message)
         return data
 
 
