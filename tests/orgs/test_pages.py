@@ -79,7 +79,7 @@ def test_tree_page_query_count_does_not_grow_with_the_tree(
     client.force_login(street_admin)
     # session, user, grants (+1: core.permissions defers grant.user_id, see the report),
     # organizations, roles for the navigation, unread count
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         client.get(reverse("orgs:tree"))
     for i in range(15):
         branch = do_create_organization(
@@ -90,7 +90,7 @@ def test_tree_page_query_count_does_not_grow_with_the_tree(
             full_members=5,
         )
         do_create_organization(name=f"第{i}党小组", kind=OrgKind.GROUP, parent=branch, actor=root_admin)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(reverse("orgs:tree"))
     assert "新建第14党支部" in response.content.decode()
 
@@ -156,7 +156,7 @@ def test_detail_page_query_count(tree, street_admin, client, django_assert_num_q
     client.force_login(street_admin)
     # session, user, organization, grants (+1 deferred grant.user_id), ancestors, branch totals,
     # children, rule values, roles for the navigation, unread count
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         client.get(reverse("orgs:detail", args=[tree.committee.pk]))
 
 
