@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -37,25 +38,26 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", []) if p not in ("query", "body", "path", "form", "payload")]
         fields.append({"field": ".".join(loc), "type": err.get("type", ""), "message": err.get("msg", "")})
-    names = "、".join(f["field"] for f in fields if f["field"]) or "请求"
-    return _error(request, 422, "invalid_input", f"输入有误，请检查：{names}。", {"fields": fields})
+    names = "、".join(f["field"] for f in fields if f["field"]) or _("请求")
+    message = _("输入有误，请检查：%(names)s。") % {"names": names}
+    return _error(request, 422, "invalid_input", message, {"fields": fields})
 
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "unauthenticated", "请先登录，或提供有效的访问令牌。")
+    return _error(request, 401, "unauthenticated", _("请先登录，或提供有效的访问令牌。"))
 
 
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, "not_found", "未找到，或您无权查看。")
+    return _error(request, 404, "not_found", _("未找到，或您无权查看。"))
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:
         # ninja's "Cannot parse request body": one error status (422) for every bad input.
-        return _error(request, 422, "invalid_body", "请求内容无法解析，请发送合法的 JSON。")
+        return _error(request, 422, "invalid_body", _("请求内容无法解析，请发送合法的 JSON。"))
     codes = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 429: "rate_limited"}
     return _error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message))
 

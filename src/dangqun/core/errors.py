@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 
 @dataclass
 class Violation:
@@ -70,12 +72,12 @@ def raise_if_any(violations: list[Violation | None]) -> None:
 class PermissionDenied(RuleViolation):
     status = 403
 
-    def __init__(self, message: str = "您没有权限进行此操作。"):
-        super().__init__("forbidden", message)
+    def __init__(self, message: str = ""):
+        super().__init__("forbidden", message or _("您没有权限进行此操作。"))
 
 
 class NotFound(RuleViolation):
     status = 404
 
-    def __init__(self, message: str = "未找到，或您无权查看。"):
-        super().__init__("not_found", message)
+    def __init__(self, message: str = ""):
+        super().__init__("not_found", message or _("未找到，或您无权查看。"))

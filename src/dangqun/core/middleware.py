@@ -29,6 +29,10 @@ class ElderModeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith("/api/"):
+            # The API renders no pages: don't load the session user just for a display preference.
+            request.elder_mode = False
+            return self.get_response(request)
         user = getattr(request, "user", None)
         cookie = request.COOKIES.get(ELDER_COOKIE)
         if cookie is not None:
