@@ -30,7 +30,8 @@ def audit(actor: Any, action: str, obj: Any = None, **payload: Any) -> AuditEven
         action=action,
         object_type=object_type,
         object_id=object_id,
-        payload=json.loads(json.dumps(payload, default=str)),
+        # NUL cannot be stored in PostgreSQL text/jsonb: keep a visible replacement instead.
+        payload=json.loads(json.dumps(payload, default=str).replace("\\u0000", "\\ufffd")),
     )
     transaction.on_commit(_schedule_seal)
     return event

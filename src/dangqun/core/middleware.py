@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
+from django.utils.translation import gettext
 
 ELDER_COOKIE = "dq_elder"
 
@@ -45,6 +46,40 @@ class ElderModeMiddleware:
                 translation.activate(preferred)
                 request.LANGUAGE_CODE = preferred
         return self.get_response(request)
+
+
+class RejectNulBytesMiddleware:
+    """Refuse API input carrying NUL characters (raw, %00 or \\u0000 in JSON).
+
+    PostgreSQL text cannot hold NUL, so such input would fail deep inside a transaction;
+    Django forms already refuse it on pages (ProhibitNullCharactersValidator).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith("/api/") and self._has_nul(request):
+            return JsonResponse(
+                {
+                    "code": "invalid_characters",
+                    "message": gettext("输入中含有不允许的控制字符（NUL），请删除后重试。"),
+                    "details": {},
+                },
+                status=422,
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request: HttpRequest) -> bool:
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query:
+            return True
+        # Only text bodies: uploaded files (multipart) legitimately contain NUL bytes.
+        if request.content_type in ("application/json", "application/x-www-form-urlencoded"):
+            body = request.body
+            return b"\x00" in body or b"\\u0000" in body.lower()
+        return False
 
 
 class ContentSecurityPolicyMiddleware:
