@@ -72,7 +72,9 @@ def grants_for(actor: Any, perm: str) -> list[Any]:
     cache = actor.__dict__.setdefault("_grant_cache", None)
     if cache is None:
         cache = list(
-            actor.grants.select_related("organization").only("user_id", "role", "organization__id", "organization__path")
+            actor.grants.select_related("organization").only(
+                "user_id", "role", "organization__id", "organization__path"
+            )
         )
         actor.__dict__["_grant_cache"] = cache
     return [g for g in cache if perm in ROLE_PERMISSIONS.get(g.role, ())]

@@ -25,7 +25,8 @@ class Command(BaseCommand):
             return
         self.stderr.write(
             self.style.ERROR(
-                f"审计链校验失败：第一个断点是事件 #{result.broken_seq}（id={result.broken_event_id}）。{result.reason}"
+                f"审计链校验失败：第一个断点是事件 #{result.broken_seq}"
+                f"（id={result.broken_event_id}）。{result.reason}"
             )
         )
         sys.exit(1)
