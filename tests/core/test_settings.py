@@ -8,6 +8,7 @@ import pytest
 
 STRONG_SECRET = "x" * 50
 STRONG_KEY = "ab" * 32
+CHECK = "import dangqun.config.settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE)"
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess:
