@@ -1,3 +1,190 @@
-from ninja import Router
+"""/api/v1: the public dues quote, the scoped roster, a member, their timeline, recording a step.
+
+Thin endpoints: parse, access_* (404 outside the caller's scope), one action, the response.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Path, Query, Router
+from ninja.responses import Status as HttpStatus
+from pydantic import WithJsonSchema
+
+from dangqun.core.rulesets import ruleset_for
+from dangqun.core.schemas import ERRORS, ErrorOut
+
+from . import actions, queries
+from . import rules as R
+from .choices import QUOTE_CATEGORIES, DuesCategory, Status, StepState
+from .models import PartyMember
+from .schemas import (
+    PK,
+    DuesQuoteOut,
+    MemberFilters,
+    MemberOut,
+    MemberPageOut,
+    StepIn,
+    StepOut,
+    TimelineOut,
+)
 
 router = Router(tags=["members"])
+
+# The quote's inputs are documented exactly (an enum, a pattern: what parse_amount accepts, up to
+# 9,999,999.99 yuan with at most 2 decimals) but checked by the endpoint itself, so that a wrong
+# value gets a message that says what is wrong with it rather than a generic one.
+INCOME_PATTERN = r"^\+?[0-9]{1,7}(\.[0-9]{1,2})?$"
+CategoryParam = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "enum": list(QUOTE_CATEGORIES), "maxLength": 40}),
+    Query(
+        description="党费类别：employed 在职 / retired 离退休 / farmer 农民 / student 学生 / "
+        "unemployed 下岗失业 / low_income 低保",
+        examples=["employed"],
+    ),
+]
+IncomeParam = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "pattern": INCOME_PATTERN, "maxLength": 40}),
+    Query(
+        description="在职为税后月工资，离退休为月养老金（元，最多两位小数）；固定金额的类别填 0",
+        examples=["4500"],
+    ),
+]
+
+
+@router.get(
+    "/dues/quote",
+    auth=None,
+    response={200: DuesQuoteOut, 422: ErrorOut},
+    summary="党费测算（公开）",
+)
+def dues_quote(request: HttpRequest, category: CategoryParam, monthly_income: IncomeParam):
+    """Monthly dues by the national brackets in force today (党费收缴、使用和管理的规定 2008).
+
+    Boundaries are inclusive as written: 3000.00 → 0.5%, 3000.01 → 1%, 5000.00 → 1%.
+    """
+    if category not in QUOTE_CATEGORIES:
+        raise R.category_error(QUOTE_CATEGORIES)
+    rules = ruleset_for(None, timezone.localdate(), prefix="party.dues.")
+    income = R.parse_amount(monthly_income)  # checked for every category; fixed amounts ignore it
+    base, rate, amount = R.monthly_dues(category, income, rules)
+    fixed = category not in (DuesCategory.EMPLOYED, DuesCategory.RETIRED)
+    key = {
+        DuesCategory.EMPLOYED: "party.dues.employed_brackets",
+        DuesCategory.RETIRED: "party.dues.retired_brackets",
+        DuesCategory.FARMER: "party.dues.farmer_min_yuan",
+    }.get(category, "party.dues.minimal_yuan")
+    return {
+        "category": category,
+        "category_label": str(DuesCategory(category).label),
+        "base": f"{base:.2f}",
+        "rate": R.format_rate(rate),
+        "monthly_dues": f"{amount:.2f}",
+        "fixed": fixed,
+        "max_monthly_dues": (
+            f"{Decimal(rules['party.dues.farmer_max_yuan']):.2f}" if category == DuesCategory.FARMER else None
+        ),
+        "source": rules.source(key),
+    }
+
+
+def _summary(m: PartyMember) -> dict:
+    return {
+        "id": m.pk,
+        "name": m.name,
+        "gender": m.gender,
+        "status": m.status,
+        "status_label": str(Status(m.status).label),
+        "branch_id": m.branch_id,
+        "branch_name": m.branch.name,
+        "group_id": m.group_id,
+        "group_name": m.group.name if m.group_id else None,
+        "admitted_on": m.admitted_on,
+        "full_on": m.full_on,
+    }
+
+
+@router.get("/members", response={200: MemberPageOut, **ERRORS}, summary="党员名册（本人管辖范围）")
+def list_members(request: HttpRequest, filters: Query[MemberFilters]):
+    """Members of the branches the caller manages, by branch then name; filter by status/branch."""
+    qs = queries.roster(request.auth, status=filters.status, branch_id=filters.branch).defer(
+        "id_number", "phone"
+    )
+    start = (filters.page - 1) * filters.page_size
+    return {
+        "items": [_summary(m) for m in qs[start : start + filters.page_size]],
+        "count": qs.count(),
+        "page": filters.page,
+        "page_size": filters.page_size,
+    }
+
+
+@router.get("/members/{member_id}", response={200: MemberOut, **ERRORS}, summary="党员信息")
+def get_member(request: HttpRequest, member_id: Path[PK]):
+    m = queries.access_member(request.auth, member_id)
+    return {
+        **_summary(m),
+        "id_number_masked": m.id_number_masked,
+        "phone_masked": m.phone_masked,
+        "birth_date": m.birth_date,
+        "applied_on": m.applied_on,
+        "talked_on": m.talked_on,
+        "activist_on": m.activist_on,
+        "candidate_on": m.candidate_on,
+        "probation_ends_on": m.probation_ends_on,
+        "party_standing_years": m.party_standing_years(timezone.localdate()),
+        "transferred_in": m.transferred_in,
+        "post": m.post,
+        "occupation": m.occupation,
+        "dues_category": m.dues_category,
+    }
+
+
+@router.get("/members/{member_id}/timeline", response={200: TimelineOut, **ERRORS}, summary="发展党员进度")
+def member_timeline(request: HttpRequest, member_id: Path[PK]):
+    """The 25 steps: done (with the date), due, overdue, waiting (with the earliest date), pending, locked."""
+    m = queries.access_member(request.auth, member_id)
+    today = timezone.localdate()
+    entries = R.timeline(queries.member_state(m), today, ruleset_for(m.branch, today, prefix="party.dev."))
+    return {
+        "member_id": m.pk,
+        "status": m.status,
+        "status_label": str(Status(m.status).label),
+        "entries": [
+            {
+                **e.__dict__,
+                "stage_name": str(R.STAGES[e.stage]),
+                "state_label": str(StepState(e.state).label),
+            }
+            for e in entries
+        ],
+    }
+
+
+@router.post("/members/{member_id}/steps", response={201: StepOut, **ERRORS}, summary="登记发展步骤")
+def record_step(request: HttpRequest, member_id: Path[PK], data: StepIn):
+    """Record a step. Every broken rule comes back at once in details.violations (422)."""
+    m = queries.access_member(request.auth, member_id)
+    fields = data.dict(exclude_none=True)
+    step, on = fields.pop("step"), fields.pop("done_on")
+    responsible, notes = fields.pop("responsible", ""), fields.pop("notes", "")
+    record = actions.do_record_step(
+        m, step, on, actor=request.auth, responsible=responsible, notes=notes, **fields
+    )
+    return HttpStatus(
+        201,
+        {
+            "id": record.pk,
+            "step": record.step,
+            "name": str(R.STEPS[record.step].name),
+            "done_on": record.done_on,
+            "member_status": record.member.status,
+            "member_status_label": str(Status(record.member.status).label),
+            "flags": record.flags,
+        },
+    )
