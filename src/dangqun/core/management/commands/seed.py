@@ -64,5 +64,5 @@ class Command(BaseCommand):
             totp = f"  TOTP 密钥 {account.totp_secret}" if account.totp_secret else ""
             self.stdout.write(f"  {account.username:<13} {account.description}{totp}")
         self.stdout.write(
-            "动态口令：uv run python -c \"import pyotp; print(pyotp.TOTP('<TOTP 密钥>').now())\""
+            "动态口令：.venv/bin/python -c \"import pyotp; print(pyotp.TOTP('<TOTP 密钥>').now())\""
         )
