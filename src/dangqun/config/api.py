@@ -65,6 +65,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def mount_routers() -> None:
     from dangqun.accounts.api import router as accounts_router
     from dangqun.core.api import router as core_router
+    from dangqun.meetings.api import router as meetings_router
     from dangqun.members.api import router as members_router
     from dangqun.orgs.api import router as orgs_router
 
@@ -72,6 +73,7 @@ def mount_routers() -> None:
     api.add_router("/", accounts_router)
     api.add_router("/", orgs_router)
     api.add_router("/", members_router)
+    api.add_router("/", meetings_router)
 
 
 mount_routers()

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "dangqun.accounts",
     "dangqun.orgs",
     "dangqun.members",
+    "dangqun.meetings",
 ]
 
 MIDDLEWARE = [

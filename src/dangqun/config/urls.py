@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("dangqun.core.urls")),
     path("accounts/", include("dangqun.accounts.urls")),
     path("orgs/", include("dangqun.orgs.urls")),
+    path("members/", include("dangqun.members.urls")),
+    path("meetings/", include("dangqun.meetings.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
