@@ -67,6 +67,7 @@ def mount_routers() -> None:
     from dangqun.core.api import router as core_router
     from dangqun.meetings.api import router as meetings_router
     from dangqun.members.api import router as members_router
+    from dangqun.onestop.api import router as onestop_router
     from dangqun.orgs.api import router as orgs_router
 
     api.add_router("/", core_router)
@@ -74,6 +75,7 @@ def mount_routers() -> None:
     api.add_router("/", orgs_router)
     api.add_router("/", members_router)
     api.add_router("/", meetings_router)
+    api.add_router("/", onestop_router)
 
 
 mount_routers()

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "dangqun.orgs",
     "dangqun.members",
     "dangqun.meetings",
+    "dangqun.onestop",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("orgs/", include("dangqun.orgs.urls")),
     path("members/", include("dangqun.members.urls")),
     path("meetings/", include("dangqun.meetings.urls")),
+    path("services/", include("dangqun.onestop.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
