@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from pypinyin import Style, lazy_pinyin, pinyin
 
 from dangqun.accounts.choices import Gender
 from dangqun.core import crypto
@@ -68,6 +69,43 @@ def validate_evidence_file(f) -> None:
         )
 
 
+# Readings of a surname tried for search (单 dan/shan/chan, 曾 ceng/zeng): pypinyin has no
+# surname mode, so every reading of the first character is indexed.
+MAX_SURNAME_READINGS = 4
+NAME_PINYIN_MAX = 400
+
+
+def _ascii_lower(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isascii() and ch.isalnum())
+
+
+def name_pinyin_key(name: str) -> str:
+    """The search key of a name: full pinyin and initials, for each reading of the surname.
+
+    "张三" → "zhangsan zs"; "单雄信" → "danxiongxin chanxiongxin shanxiongxin dxx cxx sxx".
+    The first word is the usual reading (the roster sorts by it). Searching "zs" or
+    "zhangsan" is a substring match on this one column (queries.search_members).
+    """
+    name = (name or "").strip()
+    if not name:
+        return ""
+    syllables = lazy_pinyin(name, errors=lambda s: [s])
+    readings = [syllables[0]]
+    if "\u4e00" <= name[0] <= "\u9fff":
+        first_readings = pinyin(name[0], heteronym=True, style=Style.NORMAL)[0][:MAX_SURNAME_READINGS]
+        readings += [r for r in first_readings if r != syllables[0]]
+    fulls, initials = [], []
+    for first in readings:
+        parts = [first, *syllables[1:]]
+        full = _ascii_lower("".join(parts))
+        short = _ascii_lower("".join(p[:1] for p in parts))
+        if full and full not in fulls:
+            fulls.append(full)
+        if short and short not in initials:
+            initials.append(short)
+    return " ".join(fulls + initials)[:NAME_PINYIN_MAX]
+
+
 class PartyMember(ConcurrentTransitionMixin, models.Model):
     """A person in the party's care: from 入党申请人 to 正式党员, and the end states.
 
@@ -79,6 +117,8 @@ class PartyMember(ConcurrentTransitionMixin, models.Model):
     """
 
     name = models.CharField(_("姓名"), max_length=60)
+    # Filled on save from the name (name_pinyin_key): search by 张三 / zhangsan / zs.
+    name_pinyin = models.CharField(_("姓名拼音"), max_length=NAME_PINYIN_MAX, blank=True, editable=False)
     id_number = EncryptedTextField(_("身份证号"), blank=True)
     id_number_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
@@ -137,7 +177,11 @@ class PartyMember(ConcurrentTransitionMixin, models.Model):
                 name="party_member_unique_id_number",
             ),
         ]
-        indexes = [models.Index(fields=["branch", "status"], name="member_branch_status")]
+        indexes = [
+            models.Index(fields=["branch", "status"], name="member_branch_status"),
+            # The roster: one branch in pinyin order, a page at a time.
+            models.Index(fields=["branch", "name_pinyin", "id"], name="member_branch_pinyin"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -146,9 +190,10 @@ class PartyMember(ConcurrentTransitionMixin, models.Model):
         # The blind indexes follow the plaintext (same scheme as accounts.User).
         self.id_number_index = crypto.blind_index(self.id_number, purpose="id") if self.id_number else ""
         self.phone_index = crypto.blind_index(self.phone, purpose="phone") if self.phone else ""
+        self.name_pinyin = name_pinyin_key(self.name)
         fields = kwargs.get("update_fields")
         if fields is not None:
-            extra = {"id_number": "id_number_index", "phone": "phone_index"}
+            extra = {"id_number": "id_number_index", "phone": "phone_index", "name": "name_pinyin"}
             kwargs["update_fields"] = set(fields) | {extra[f] for f in fields if f in extra}
         super().save(*args, **kwargs)
 
