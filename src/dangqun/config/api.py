@@ -64,6 +64,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def mount_routers() -> None:
     from dangqun.accounts.api import router as accounts_router
+    from dangqun.certs.api import router as certs_router
     from dangqun.core.api import router as core_router
     from dangqun.meetings.api import router as meetings_router
     from dangqun.members.api import router as members_router
@@ -76,6 +77,7 @@ def mount_routers() -> None:
     api.add_router("/", members_router)
     api.add_router("/", meetings_router)
     api.add_router("/", onestop_router)
+    api.add_router("/", certs_router)
 
 
 mount_routers()

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "dangqun.members",
     "dangqun.meetings",
     "dangqun.onestop",
+    "dangqun.certs",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("members/", include("dangqun.members.urls")),
     path("meetings/", include("dangqun.meetings.urls")),
     path("services/", include("dangqun.onestop.urls")),
+    path("certs/", include("dangqun.certs.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
