@@ -166,3 +166,21 @@ class Due(models.TextChoices):
     WARNING = "warning", _("即将到期")
     OVERDUE = "overdue", _("已超期")
     STOPPED = "stopped", _("已挂起")
+
+
+EVENT_LABELS = {
+    "create": _("创建草稿"),
+    "submit": _("提交申请"),
+    "accept": _("受理"),
+    "refuse": _("不予受理"),
+    "notice": _("一次性告知"),
+    "correct": _("提交补正"),
+    "review": _("审查"),
+    "stop": _("挂起"),
+    "resume": _("恢复计时"),
+    "extend": _("延长期限"),
+    "decide": _("作出决定"),
+    "deliver": _("办结送达"),
+    "withdraw": _("撤回"),
+    "deficiency_supplied": _("容缺材料补齐"),
+}

@@ -16,12 +16,15 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from .choices import (
+    EVENT_LABELS,
     OPEN_STATES,
+    Channel,
     CrossRegion,
     FileKind,
     HandlingMode,
     ItemStatus,
     ItemType,
+    LifeEvent,
     MaterialForm,
     MaterialSource,
     Outcome,
@@ -137,6 +140,12 @@ class ServiceItem(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def channel_labels(self) -> list[str]:
+        return [str(Channel(c).label) for c in self.channels if c in Channel.values]
+
+    def life_event_labels(self) -> list[str]:
+        return [str(LifeEvent(e).label) for e in self.life_events if e in LifeEvent.values]
 
     @property
     def is_joint(self) -> bool:
@@ -444,6 +453,18 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application}: {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        return str(EVENT_LABELS.get(self.action, self.action))
+
+    @property
+    def from_state_label(self) -> str:
+        return str(State(self.from_state).label) if self.from_state in State.values else self.from_state
+
+    @property
+    def to_state_label(self) -> str:
+        return str(State(self.to_state).label) if self.to_state in State.values else self.to_state
 
 
 class CorrectionNotice(models.Model):

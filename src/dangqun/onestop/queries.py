@@ -1,0 +1,226 @@
+"""Scoped reads of the catalog and of applications: what an actor may see, 404 for the rest.
+
+Who sees an application: its applicant; the staff member who submitted it on their behalf (帮办代办)
+while the authorization holds; staff of the competent department (办理地) and of the receiving
+window (收件地) — both see a case received in one place and decided in another (跨省通办).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from dangqun.core import workcalendar
+from dangqun.core.errors import NotFound
+from dangqun.core.permissions import has_perm, require, scope_filter
+from dangqun.core.rulesets import ruleset_for
+
+from . import rules as R
+from .choices import OPEN_STATES, Due, ItemStatus, SharedData, State
+from .models import Application, Authorization, ServiceItem
+
+
+def _int(pk: Any) -> int:
+    try:
+        value = int(pk)
+    except (TypeError, ValueError, OverflowError):
+        raise NotFound() from None
+    if not 0 < value < 2**63:
+        raise NotFound()
+    return value
+
+
+# --- the catalog (public) ---
+
+
+def public_items() -> QuerySet[ServiceItem]:
+    """Items anyone may read: in use or suspended (a cancelled item's guide is gone)."""
+    return ServiceItem.objects.exclude(status=ItemStatus.CANCELLED)
+
+
+def access_item(code: str) -> ServiceItem:
+    item = public_items().select_related("department", "receiving_org").filter(code=str(code)[:12]).first()
+    if item is None:
+        raise NotFound()
+    return item
+
+
+def access_item_for_configure(actor: Any, code: str) -> ServiceItem:
+    item = ServiceItem.objects.select_related("department").filter(code=str(code)[:12]).first()
+    if item is None or not has_perm(actor, "onestop.configure", item.department):
+        raise NotFound()
+    return item
+
+
+# --- applications ---
+
+
+def staff_scope(actor: Any, perm: str = "onestop.view") -> Q:
+    """Applications whose department or receiving window lies in the actor's subtrees."""
+    return scope_filter(actor, perm, prefix="department__") | scope_filter(
+        actor, perm, prefix="receiving_org__"
+    )
+
+
+def can_handle(actor: Any, app: Application) -> bool:
+    """Acceptance and notices: the receiving window or the competent department."""
+    return has_perm(actor, "onestop.handle", app.department) or (
+        app.receiving_org_id is not None and has_perm(actor, "onestop.handle", app.receiving_org)
+    )
+
+
+def can_decide(actor: Any, app: Application) -> bool:
+    """The decision never moves: only the competent department (办理地) decides."""
+    return has_perm(actor, "onestop.handle", app.department)
+
+
+def is_applicant_side(actor: Any, app: Application, today: date | None = None) -> bool:
+    """The applicant, or the agent who submitted for them under an authorization still valid."""
+    if not getattr(actor, "is_authenticated", False):
+        return False
+    if app.applicant_id == actor.pk:
+        return True
+    if app.created_by_id == actor.pk and app.authorization_id is not None:
+        return app.authorization.is_valid_on(today or timezone.localdate())
+    return False
+
+
+def access_application(actor: Any, pk: Any) -> Application:
+    """The application if `actor` may see it; otherwise 404 — never a hint that it exists."""
+    app = (
+        Application.objects.select_related(
+            "item", "department", "receiving_org", "authorization", "applicant"
+        )
+        .filter(pk=_int(pk))
+        .first()
+    )
+    if app is None:
+        raise NotFound()
+    if is_applicant_side(actor, app):
+        return app
+    if app.state != State.DRAFT and (
+        has_perm(actor, "onestop.view", app.department)
+        or (app.receiving_org_id is not None and has_perm(actor, "onestop.view", app.receiving_org))
+    ):
+        return app
+    raise NotFound()
+
+
+def my_applications(actor: Any) -> QuerySet[Application]:
+    return Application.objects.filter(applicant=actor).select_related("item").order_by("-created_at", "-id")
+
+
+def my_authorizations(actor: Any) -> QuerySet[Authorization]:
+    return Authorization.objects.filter(principal=actor).select_related("agent", "item", "org")
+
+
+def access_authorization(actor: Any, pk: Any) -> Authorization:
+    auth = Authorization.objects.select_related("item", "org").filter(pk=_int(pk)).first()
+    if auth is None or actor.pk not in (auth.principal_id, auth.agent_id):
+        raise NotFound()
+    return auth
+
+
+def shared_available(user: Any, key: str) -> bool:
+    """Whether the platform holds this data for the applicant (免提交).
+
+    The platform holds a real-name identity (ID card) for every verified user; 户籍 and 社保参保
+    data come from the shared exchange keyed by that ID number. Other records (licences,
+    property, disability cards…) are not connected yet, so they are asked for as uploads.
+    """
+    has_id = bool(getattr(user, "id_number", ""))
+    return key in (SharedData.ID_CARD, SharedData.HOUSEHOLD, SharedData.SOCIAL_SECURITY) and has_id
+
+
+# --- the staff queue ---
+
+
+@dataclass
+class QueueFilters:
+    state: str = ""
+    due: str = ""  # "", overdue, warning, stopped
+    department: int | None = None
+    item: str = ""
+    number: str = ""
+
+
+def queue(actor: Any, filters: QueueFilters, today: date) -> QuerySet[Application]:
+    """Open applications in the actor's scope, the nearest due date first.
+
+    Filters are plain column conditions: `due` compares the stored due date with boundaries
+    computed once (the date `warning` working days ahead), so the database does the counting.
+    """
+    require(actor, "onestop.view")
+    qs = Application.objects.filter(staff_scope(actor), state__in=OPEN_STATES)
+    if filters.state and filters.state in OPEN_STATES:
+        qs = qs.filter(state=filters.state)
+    if filters.department:
+        qs = qs.filter(department_id=filters.department)
+    if filters.item:
+        qs = qs.filter(item__code=filters.item[:12])
+    if filters.number:
+        qs = qs.filter(number__startswith=filters.number.strip()[:48])
+    if filters.due == Due.OVERDUE:
+        qs = qs.filter(due_date__lt=today, stopped_since__isnull=True)
+    elif filters.due == Due.WARNING:
+        warning = ruleset_for(None, today, prefix="onestop.")["onestop.countdown_warning_working_days"]
+        edge = workcalendar.add_working_days(today, warning)
+        qs = qs.filter(due_date__gte=today, due_date__lte=edge, stopped_since__isnull=True)
+    elif filters.due == Due.STOPPED:
+        qs = qs.filter(stopped_since__isnull=False)
+    return qs.select_related("item", "department").order_by("due_date", "id")
+
+
+@dataclass
+class Countdown:
+    days_left: int | None
+    flag: str
+
+    @property
+    def overdue_days(self) -> int:
+        return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
+
+
+def countdown(app: Application, today: date, warning: int) -> Countdown:
+    """Working days left for one row of the page shown (the calendar is in memory)."""
+    if app.stopped_since is not None:
+        return Countdown(None, Due.STOPPED)
+    if app.due_date is None:
+        return Countdown(None, Due.OK)
+    try:
+        left = R.working_days_left(app.due_date, today, workcalendar.working_days_between)
+    except Exception:  # a due date past the known calendar years: shown without a count
+        return Countdown(None, Due.OK)
+    return Countdown(left, R.due_flag(left, warning))
+
+
+# --- public tracking (办件进度查询) ---
+
+
+def track(number: str, code: str) -> Application:
+    """The application for a number and its check code; 404 alike for an unknown number or a
+    wrong code (the comparison runs either way, in constant time)."""
+    number, code = str(number).strip()[:48], str(code).strip().upper()[:8]
+    app = (
+        Application.objects.select_related("item", "department")
+        .filter(number=number)
+        .exclude(state=State.DRAFT)
+        .first()
+        if number
+        else None
+    )
+    expected = app.check_code if app is not None else "!" * 6
+    if not hmac.compare_digest(expected.encode(), code.encode()) or app is None:
+        raise NotFound(_not_found_message())
+    return app
+
+
+def _not_found_message() -> str:
+    from django.utils.translation import gettext as _
+
+    return _("未找到该办件，请核对办件编号和查询码。")

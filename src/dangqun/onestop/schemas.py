@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from ninja import Field, Schema
+from pydantic import AfterValidator
+
+from .choices import Channel, LifeEvent, Outcome, State, StopReason
+
+MAX_PK = 2**63 - 1
+PK = Annotated[int, Field(ge=1, le=MAX_PK)]
+
+
+def _printable(value: str) -> str:
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+        raise ValueError("不能包含控制字符")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_printable)]
+
+
+class SearchFilters(Schema):
+    q: Text = Field("", max_length=50, description="检索词：中文、全拼或简拼，如 社保 / shebao / sb")
+    department: PK | None = Field(None, description="实施部门编号")
+    life_event: LifeEvent | None = Field(None, description="一件事主题")
+    channel: Channel | None = Field(None, description="办理渠道")
+    page: int = Field(1, ge=1, le=1000)
+    page_size: int = Field(20, ge=1, le=50)
+
+
+class ItemHitOut(Schema):
+    code: str = Field(..., description="基本编码")
+    name: str
+    department: str
+    department_id: int
+    score: float = Field(..., description="相关度（无检索词时为 0）")
+    handling_mode: str
+    promised_limit_days: int
+    url: str
+
+
+class ItemPageOut(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[ItemHitOut]
+
+
+class MaterialOut(Schema):
+    id: int
+    name: str
+    form: str
+    count: int
+    required: bool
+    core: bool
+    deficiency_allowed: bool
+    shared: str
+    allowed_kinds: list[str]
+    max_size_kb: int
+    max_pages: int
+
+
+class FieldOut(Schema):
+    name: str
+    label: str
+    type: str
+    required: bool = False
+    choices: list[Any] = []
+    help: str = ""
+
+
+class ItemOut(Schema):
+    code: str
+    implementation_code: str
+    name: str
+    department: str
+    department_id: int
+    item_type: str
+    item_type_label: str
+    handling_mode: str
+    handling_mode_label: str
+    statutory_limit_days: int
+    promised_limit_days: int
+    legal_basis: str
+    conditions: str
+    is_free: bool
+    fees: list[dict[str, Any]]
+    channels: list[str]
+    cross_region: str
+    life_events: list[str]
+    result_type: str
+    result_name: str
+    status: str
+    version: int
+    materials: list[MaterialOut]
+    form: list[FieldOut]
+
+
+class ApplyIn(Schema):
+    form: dict[str, Any] = Field(default_factory=dict, description="表单字段（名称见事项的 form）")
+    undertaking: Text = Field("", max_length=500, description="容缺受理承诺（缺可容缺材料时必填）")
+    use_shared: bool = Field(True, description="使用平台已有的共享材料（免提交）")
+
+
+class ApplicationOut(Schema):
+    id: int
+    number: str | None
+    check_code: str | None = Field(None, description="查询码：仅申请人可见")
+    item_code: str
+    item_name: str
+    state: State
+    state_label: str
+    submitted_at: datetime | None
+    received_on: date | None
+    promised_due: date | None
+    decision_due: date | None
+    due_date: date | None
+    stopped_days: int
+    stopped_since: date | None
+    extension_days: int
+    outcome: str
+    reasons: str
+    replayed: bool = False
+
+
+class ApplicationListOut(Schema):
+    count: int
+    items: list[ApplicationOut]
+
+
+class NoticeItemIn(Schema):
+    material_id: PK | None = None
+    problem: Text = Field(..., min_length=1, max_length=300)
+
+
+class StaffActionIn(Schema):
+    action: Literal["accept", "refuse", "notice", "decide", "deliver", "extend", "stop", "resume", "review"]
+    note: Text = Field("", max_length=1000)
+    reasons: Text = Field("", max_length=2000)
+    items: list[NoticeItemIn] = Field(default_factory=list, max_length=50)
+    outcome: Outcome | None = None
+    days: int | None = Field(None, ge=1, le=60)
+    reason: StopReason | None = None
+    deficiency_due: date | None = None
+    task_id: PK | None = None
+    passed: bool | None = None
+
+
+class QueueFilters(Schema):
+    state: State | None = None
+    due: Literal["overdue", "warning", "stopped"] | None = None
+    department: PK | None = None
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(50, ge=1, le=100)
+
+
+class QueueRowOut(Schema):
+    id: int
+    number: str | None
+    item_name: str
+    department: str
+    state: State
+    state_label: str
+    due_date: date | None
+    days_left: int | None
+    flag: str
+
+
+class QueuePageOut(Schema):
+    count: int
+    page: int
+    items: list[QueueRowOut]
+
+
+class TrackStepOut(Schema):
+    state: str
+    state_label: str
+    at: datetime
+
+
+class TrackOut(Schema):
+    number: str
+    item_name: str
+    department: str
+    state: str
+    state_label: str
+    received_on: date | None
+    promised_due: date | None
+    stopped_days: int
+    outcome: str
+    history: list[TrackStepOut]

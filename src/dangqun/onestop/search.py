@@ -1,0 +1,487 @@
+"""Catalog search by Chinese words, full pinyin and initials (社保 / shebao / sb), typo-tolerant.
+
+The index text is stored with each item (ServiceItem.search_name / search_text: rjieba words,
+their full pinyin and initials, joined by spaces; written by `index_texts`). Every process keeps
+an in-memory inverted index built from those columns, because the target (p95 ≤ 20 ms over
+100,000 items) and the tolerance for a wrong pinyin letter are out of reach for SQLite FTS5 and
+PostgreSQL's tsvector alike (neither knows edit distance; both would need an extension).
+
+Freshness across processes, as core.workcalendar does it: a catalog change bumps a version in
+Django's cache after commit; a process compares at most every CHECK_SECONDS and then reads only
+the items changed since its watermark (`updated_at`), so an edit costs one small query, not a
+rebuild. Without a shared cache a process still re-reads changes every RELOAD_SECONDS.
+
+Matching, per query term: exact token (1.0), a prefix of a pinyin/initials token (0.7), a token one
+typo away (a wrong, missing or extra letter, or two letters swapped) through a deletion index (0.5,
+terms of 4+ letters), and for Chinese words that
+are not tokens (abbreviations like 社保 for 社会保险) all of their characters (0.4). A term scores
+an item by its best match times the field weight (name and keywords 3, the rest 1). Items that
+match every term rank first; if none does, items matching most terms are shown.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import re
+import threading
+import time
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import rjieba
+from pypinyin import lazy_pinyin
+
+log = logging.getLogger(__name__)
+
+VERSION_CACHE_KEY = "dangqun:onestop:catalog:version"
+CHECK_SECONDS = 1.0
+RELOAD_SECONDS = 30.0
+MAX_QUERY = 50
+NAME_WEIGHT, TEXT_WEIGHT = 3, 1
+EXACT, PREFIX, FUZZY, CHARS = 1.0, 0.7, 0.5, 0.4
+MAX_PREFIX_EXPANSION = 64
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"[\u3400-\u9fff]+|[a-z0-9]+")
+
+
+def normalize(text: str) -> str:
+    """Half-width, lower case, single spaces (NFKC turns ＳＢ into sb)."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").lower().split())[:MAX_QUERY]
+
+
+def _pinyin_forms(word: str) -> tuple[str, str]:
+    syllables = lazy_pinyin(word, errors="ignore")
+    return "".join(syllables), "".join(s[0] for s in syllables if s)
+
+
+def tokens_of(text: str, *, whole: bool = False) -> list[str]:
+    """rjieba words of `text` with the full pinyin and the initials of every Chinese word.
+
+    `whole` adds the pinyin and initials of each whole run of Chinese characters (名称的全拼/简拼),
+    so that "shbz" or "shehuibaozhangka" finds 社会保障卡申领 by prefix.
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def add(tok: str) -> None:
+        if tok and tok not in seen:
+            seen.add(tok)
+            out.append(tok)
+
+    norm = unicodedata.normalize("NFKC", text or "").lower()
+    for run in _WORD.findall(norm):
+        if not _CJK.match(run):
+            add(run)
+            continue
+        for word in rjieba.cut_for_search(run):
+            word = word.strip()
+            if not word or not _CJK.match(word):
+                continue
+            add(word)
+            full, initials = _pinyin_forms(word)
+            add(full)
+            if len(initials) > 1:
+                add(initials)
+        if whole and len(run) > 1:
+            full, initials = _pinyin_forms(run)
+            add(full)
+            add(initials)
+    return out
+
+
+def index_texts(
+    name: str, keywords: str, extras: Iterable[str]
+) -> tuple[str, str]:  # (search_name, search_text)
+    """The two index columns of an item: its name and keywords; everything else."""
+    name_tokens = tokens_of(name, whole=True)
+    name_tokens += [t for t in tokens_of(keywords, whole=True) if t not in set(name_tokens)]
+    text_tokens = tokens_of(" ".join(e for e in extras if e))
+    return " ".join(name_tokens), " ".join(t for t in text_tokens if t not in set(name_tokens))
+
+
+def _deletes(term: str) -> set[str]:
+    return {term[:i] + term[i + 1 :] for i in range(len(term))}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Doc:
+    pk: int
+    code: str
+    name: str
+    department_id: int
+    department: str
+    life_events: frozenset[str]
+    channels: frozenset[str]
+    tokens: dict[str, int]  # token -> field weight
+
+
+@dataclass
+class Hit:
+    pk: int
+    code: str
+    name: str
+    department_id: int
+    department: str
+    score: float
+
+
+@dataclass
+class SearchIndex:
+    """An inverted index over the active items: postings, a sorted vocabulary, a deletion index."""
+
+    docs: dict[int, Doc] = field(default_factory=dict)
+    postings: dict[str, dict[int, int]] = field(default_factory=dict)
+    chars: dict[str, set[int]] = field(default_factory=dict)
+    by_department: dict[int, set[int]] = field(default_factory=dict)
+    by_event: dict[str, set[int]] = field(default_factory=dict)
+    by_channel: dict[str, set[int]] = field(default_factory=dict)
+    _vocab: list[str] | None = None
+    _del_index: dict[str, set[str]] | None = None
+
+    # --- building ---
+
+    def add(self, doc: Doc) -> None:
+        self.remove(doc.pk)
+        self.docs[doc.pk] = doc
+        for tok, weight in doc.tokens.items():
+            self.postings.setdefault(tok, {})[doc.pk] = weight
+            if _CJK.match(tok):
+                for ch in tok:
+                    self.chars.setdefault(ch, set()).add(doc.pk)
+        self.by_department.setdefault(doc.department_id, set()).add(doc.pk)
+        for ev in doc.life_events:
+            self.by_event.setdefault(ev, set()).add(doc.pk)
+        for ch in doc.channels:
+            self.by_channel.setdefault(ch, set()).add(doc.pk)
+        self._vocab = self._del_index = None
+
+    def remove(self, pk: int) -> None:
+        doc = self.docs.pop(pk, None)
+        if doc is None:
+            return
+        for tok in doc.tokens:
+            posting = self.postings.get(tok)
+            if posting is not None:
+                posting.pop(pk, None)
+                if not posting:
+                    del self.postings[tok]
+            if _CJK.match(tok):
+                for ch in tok:
+                    self.chars.get(ch, set()).discard(pk)
+        self.by_department.get(doc.department_id, set()).discard(pk)
+        for ev in doc.life_events:
+            self.by_event.get(ev, set()).discard(pk)
+        for ch in doc.channels:
+            self.by_channel.get(ch, set()).discard(pk)
+        self._vocab = self._del_index = None
+
+    @property
+    def vocab(self) -> list[str]:
+        if self._vocab is None:
+            self._vocab = sorted(t for t in self.postings if t.isascii())
+        return self._vocab
+
+    @property
+    def del_index(self) -> dict[str, set[str]]:
+        if self._del_index is None:
+            index: dict[str, set[str]] = {}
+            for tok in self.vocab:
+                if len(tok) >= 4 and tok.isalpha():
+                    index.setdefault(tok, set()).add(tok)
+                    for d in _deletes(tok):
+                        index.setdefault(d, set()).add(tok)
+            self._del_index = index
+        return self._del_index
+
+    # --- matching ---
+
+    def _term_matches(self, term: str) -> list[tuple[str, float]]:
+        """Vocabulary tokens for one query term with their match quality."""
+        found: dict[str, float] = {}
+        if term in self.postings:
+            found[term] = EXACT
+        if term.isascii():
+            if len(term) >= 2:
+                vocab = self.vocab
+                i = bisect_left(vocab, term)
+                n = 0
+                while i < len(vocab) and vocab[i].startswith(term) and n < MAX_PREFIX_EXPANSION:
+                    found.setdefault(vocab[i], PREFIX)
+                    i += 1
+                    n += 1
+            if len(term) >= 4 and term.isalpha() and not found:
+                index = self.del_index
+                candidates: set[str] = set(index.get(term, ()))
+                for d in _deletes(term):
+                    candidates |= index.get(d, set())
+                for tok in candidates:
+                    if _edit_distance_le1(term, tok):
+                        found.setdefault(tok, FUZZY)
+        return list(found.items())
+
+    def _score_term(self, term: str) -> dict[int, float]:
+        scores: dict[int, float] = {}
+        for tok, quality in self._term_matches(term):
+            for pk, weight in self.postings[tok].items():
+                s = weight * quality
+                if s > scores.get(pk, 0.0):
+                    scores[pk] = s
+        if not scores and _CJK.match(term):
+            # An abbreviation (社保) or an unknown word: items holding every character of it.
+            sets = [self.chars.get(ch) for ch in dict.fromkeys(term)]
+            if sets and all(sets):
+                common = set.intersection(*sets)  # type: ignore[arg-type]
+                for pk in common:
+                    scores[pk] = CHARS * NAME_WEIGHT if term[0] in self.docs[pk].name else CHARS
+        return scores
+
+    def search(
+        self,
+        query: str,
+        *,
+        department: int | None = None,
+        life_event: str | None = None,
+        channel: str | None = None,
+        limit: int = 20,
+    ) -> tuple[list[Hit], int]:
+        """Ranked hits (best first) and how many matched."""
+        q = normalize(query)
+        allowed: set[int] | None = None
+        for wanted, table in (
+            (department, self.by_department),
+            (life_event, self.by_event),
+            (channel, self.by_channel),
+        ):
+            if wanted is not None and wanted != "":
+                subset = table.get(wanted, set())  # type: ignore[call-overload]
+                allowed = set(subset) if allowed is None else allowed & subset
+        terms = query_terms(q)
+        if not terms:
+            return [], 0  # browsing without words: the caller lists from the database
+        per_term = [self._score_term(t) for t in terms]
+        totals: dict[int, float] = {}
+        coverage: dict[int, int] = {}
+        for scores in per_term:
+            for pk, s in scores.items():
+                if allowed is not None and pk not in allowed:
+                    continue
+                totals[pk] = totals.get(pk, 0.0) + s
+                coverage[pk] = coverage.get(pk, 0) + 1
+        if not totals:
+            return [], 0
+        need = len(terms)
+        full = [pk for pk, c in coverage.items() if c == need]
+        pool_pks = full or list(totals)
+        phrase = q.replace(" ", "")
+        ranked = heapq.nlargest(
+            limit,
+            pool_pks,
+            key=lambda pk: (
+                coverage[pk],
+                totals[pk] + (2.0 if phrase and phrase in self.docs[pk].name else 0.0),
+                -len(self.docs[pk].name),
+                -pk,
+            ),
+        )
+        hits = [
+            self._hit(self.docs[pk], totals[pk] + (2.0 if phrase and phrase in self.docs[pk].name else 0.0))
+            for pk in ranked
+        ]
+        return hits, len(pool_pks)
+
+    @staticmethod
+    def _hit(doc: Doc, score: float) -> Hit:
+        return Hit(doc.pk, doc.code, doc.name, doc.department_id, doc.department, round(score, 3))
+
+
+def query_terms(q: str) -> list[str]:
+    """Query words: rjieba words for Chinese runs (whole words, not search sub-words), ASCII runs as is."""
+    terms: list[str] = []
+    for run in _WORD.findall(q):
+        if _CJK.match(run):
+            terms.extend(w for w in rjieba.cut(run) if w.strip() and _CJK.match(w))
+        else:
+            terms.append(run)
+    return list(dict.fromkeys(terms))[:10]
+
+
+def _edit_distance_le1(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la > lb:
+        a, b, la, lb = b, a, lb, la
+    i = 0
+    while i < la and a[i] == b[i]:
+        i += 1
+    if la == lb:
+        # one substitution, or two neighbours swapped (yangloa → yanglao)
+        return a[i + 1 :] == b[i + 1 :] or (
+            i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+        )
+    return a[i:] == b[i + 1 :]
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-process index and its freshness
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    index: SearchIndex
+    watermark: datetime | None
+    version: Any
+    check_at: float
+    reload_at: float
+
+
+_state: _State | None = None
+_lock = threading.Lock()
+
+
+def doc_from_row(row: dict[str, Any]) -> Doc:
+    tokens: dict[str, int] = {}
+    for tok in (row["search_text"] or "").split():
+        tokens[tok] = TEXT_WEIGHT
+    for tok in (row["search_name"] or "").split():
+        tokens[tok] = NAME_WEIGHT
+    return Doc(
+        pk=row["pk"],
+        code=row["code"],
+        name=row["name"],
+        department_id=row["department_id"],
+        department=row["department__short_name"] or row["department__name"],
+        life_events=frozenset(row["life_events"] or ()),
+        channels=frozenset(row["channels"] or ()),
+        tokens=tokens,
+    )
+
+
+FIELDS = (
+    "pk",
+    "code",
+    "name",
+    "status",
+    "department_id",
+    "department__name",
+    "department__short_name",
+    "life_events",
+    "channels",
+    "search_name",
+    "search_text",
+    "updated_at",
+)
+
+
+def _load_rows(index: SearchIndex, since: datetime | None) -> datetime | None:
+    from .choices import ItemStatus
+    from .models import ServiceItem
+
+    qs = ServiceItem.objects.all()
+    if since is not None:
+        # A margin covers transactions that committed after a later-stamped one was read.
+        qs = qs.filter(updated_at__gte=since - timedelta(seconds=5))
+    watermark = since
+    for row in qs.values(*FIELDS).iterator(chunk_size=5000):
+        if row["status"] == ItemStatus.ACTIVE:
+            index.add(doc_from_row(row))
+        else:
+            index.remove(row["pk"])
+        if watermark is None or row["updated_at"] > watermark:
+            watermark = row["updated_at"]
+    return watermark
+
+
+def _shared_version() -> Any:
+    from django.core.cache import cache
+
+    try:
+        return cache.get(VERSION_CACHE_KEY)
+    except Exception:  # a cache outage must not stop the search: the periodic reload still holds
+        log.warning("search: cannot read the shared cache version", exc_info=True)
+        return None
+
+
+def current_index() -> SearchIndex:
+    """This process's index, brought up to date with the catalog (see the module docstring).
+
+    The shared version is (last change, last deletion): a deletion cannot be seen by reading
+    changed rows, so a new deletion stamp makes the process rebuild its index.
+    """
+    global _state
+    now = time.monotonic()
+    st = _state
+    if st is not None and now < st.check_at:
+        return st.index
+    with _lock:
+        st = _state
+        now = time.monotonic()
+        if st is not None and now < st.check_at:
+            return st.index
+        version = _shared_version()
+        rebuilt = st is None or (
+            version != st.version and _deletion_stamp(version) != _deletion_stamp(st.version)
+        )
+        if st is None or rebuilt:
+            index = SearchIndex()
+            watermark = _load_rows(index, None)
+            _state = _State(index, watermark, version, now + CHECK_SECONDS, now + RELOAD_SECONDS)
+            return index
+        if version != st.version or now >= st.reload_at:
+            st.watermark = _load_rows(st.index, st.watermark)
+            st.version, st.reload_at = version, now + RELOAD_SECONDS
+        st.check_at = now + CHECK_SECONDS
+        return st.index
+
+
+def _deletion_stamp(version: Any) -> Any:
+    return version[1] if isinstance(version, tuple | list) and len(version) == 2 else None
+
+
+def catalog_changed(*, deleted: bool = False) -> None:
+    """Call after a catalog write: this process re-reads at once, others after commit via the cache."""
+    global _state
+    from django.db import transaction
+
+    if deleted:
+        _state = None
+    elif _state is not None:
+        _state.check_at = 0.0
+        _state.reload_at = 0.0
+
+    def bump() -> None:
+        global _state
+        from django.core.cache import cache
+
+        if deleted:
+            _state = None
+        elif _state is not None:
+            _state.check_at = _state.reload_at = 0.0
+        try:
+            previous = cache.get(VERSION_CACHE_KEY)
+            stamp = time.time_ns()
+            cache.set(
+                VERSION_CACHE_KEY, (stamp, stamp if deleted else _deletion_stamp(previous)), timeout=None
+            )
+        except Exception:
+            log.warning("search: cannot bump the shared cache version", exc_info=True)
+
+    transaction.on_commit(bump)
+
+
+def reset() -> None:
+    """Forget the index (tests, after rows were written or rolled back)."""
+    global _state
+    _state = None
