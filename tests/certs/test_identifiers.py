@@ -61,15 +61,20 @@ def test_it_agrees_with_an_independent_implementation(body):
 
 @settings(max_examples=60)
 @given(st.text(alphabet=ALPHABET, min_size=1, max_size=60))
-def test_every_single_substitution_and_adjacent_swap_is_detected(body):
+def test_every_single_substitution_is_detected(body):
     full = body + mod37_36_check_char(body)
     for i, original in enumerate(full):
         for other in ALPHABET:
             if other != original:
                 assert not mod37_36_is_valid(full[:i] + other + full[i + 1 :])
-    for i in range(len(full) - 1):
-        if full[i] != full[i + 1]:
-            assert not mod37_36_is_valid(full[:i] + full[i + 1] + full[i] + full[i + 2 :])
+
+
+def test_most_adjacent_swaps_are_detected_but_not_all():
+    # Hybrid systems miss a swap when the wrap-around S = M hides it: "WMVYYTGH3" is valid and
+    # so is "WMVYYTHG3". The identifier's other parts (credit code check) do not rely on it.
+    assert mod37_36_is_valid("WMVYYTGH3")
+    assert mod37_36_is_valid("WMVYYTHG3")
+    assert not mod37_36_is_valid("WMVYYTGH3"[:2] + "VM" + "WMVYYTGH3"[4:])
 
 
 def test_an_identifier_has_the_gb_t_36904_form_and_covers_all_characters_but_the_dots():

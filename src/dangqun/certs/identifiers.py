@@ -16,7 +16,7 @@ Which characters the check character covers: **every character of the identifier
 last dot, with the dots removed** — i.e. the prefix digits "1215630052", then the type code,
 the credit code, the serial and the version, concatenated in that order. Digits count 0–9 and
 letters A–Z count 10–35. A hybrid MOD 37,36 system detects every single-character
-substitution and every transposition of adjacent characters in that string.
+substitution in that string, and most (not all) transpositions of adjacent characters.
 """
 
 from __future__ import annotations
