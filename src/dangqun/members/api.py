@@ -8,18 +8,25 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Path, Query, Router
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from ninja import Field, File, Form, Path, Query, Router, Schema, UploadedFile
 from ninja.responses import Status as HttpStatus
 from pydantic import WithJsonSchema
 
+from dangqun.core.errors import RuleViolation
+from dangqun.core.permissions import has_perm
 from dangqun.core.rulesets import ruleset_for
 from dangqun.core.schemas import ERRORS, ErrorOut
 
 from . import actions, queries
 from . import rules as R
 from .choices import QUOTE_CATEGORIES, DuesCategory, Status, StepState
+from .exporting import XLSX_CONTENT_TYPE, export_filename, export_roster
+from .importing import do_import_members
+from .importing import max_bytes as max_import_bytes
 from .models import PartyMember
 from .schemas import (
     PK,
@@ -91,6 +98,108 @@ def dues_quote(request: HttpRequest, category: CategoryParam, monthly_income: In
         ),
         "source": rules.source(key),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# The roster in Excel: import (multipart, with a dry run) and export (members/importing.py,
+# members/exporting.py; the pages at /members/import/ use the same functions). Declared before
+# /members/{member_id} so that its pattern does not catch "import" and "export" first.
+# ---------------------------------------------------------------------------------------------
+
+
+class ImportRowOut(Schema):
+    row: int = Field(..., description="Excel 行号（表头为第 1 行）")
+    column: str = Field(..., description="列名")
+    message: str = Field(..., description="问题及修改方法")
+
+
+class ImportReportOut(Schema):
+    rows: int = Field(..., description="数据行数（空行不计）")
+    valid_rows: int
+    error_rows: int
+    created: int = Field(..., description="新增（试运行时为将新增）")
+    updated: int = Field(..., description="按身份证号匹配到并更新")
+    unchanged: int = Field(..., description="按身份证号匹配到、没有变化而跳过")
+    committed: bool = Field(..., description="是否已保存")
+    valid_only: bool
+    errors: list[ImportRowOut] = Field(..., description="逐行错误（最多 1000 条）")
+    errors_truncated: bool
+    warnings: list[ImportRowOut]
+
+
+@router.post(
+    "/members/import",
+    response={200: ImportReportOut, **ERRORS},
+    summary="导入党员名册（.xlsx）",
+)
+def import_members(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    dry_run: Form[bool] = False,
+    valid_only: Form[bool] = False,
+):
+    """Check every row; `dry_run` saves nothing. A file with errors imports nothing (422 with
+    details.errors) unless `valid_only`. Re-importing a file updates or skips, never duplicates."""
+    if file.size is None or file.size > max_import_bytes():
+        raise RuleViolation(
+            "import_too_large",
+            _("文件不能超过 %(mb)d MB。") % {"mb": max_import_bytes() // (1024 * 1024)},
+            field="file",
+        )
+    report = do_import_members(
+        file.read(), actor=request.auth, valid_only=valid_only, dry_run=dry_run, filename=file.name or ""
+    )
+    return report.as_dict()
+
+
+class ExportFilters(Schema):
+    branch: PK = Field(..., description="党支部编号")
+    status: str | None = Field(None, max_length=20, description="身份；空为在册，all 为全部")
+    group: PK | None = Field(None, description="党小组编号")
+    stage: int | None = Field(None, ge=1, le=5, description="发展阶段 1—5")
+    q: str | None = Field(None, max_length=40, description="姓名、全拼或首字母")
+    masked: bool = Field(False, description="身份证号、手机号脱敏")
+
+
+XLSX_RESPONSE = {
+    "description": "党员名册 .xlsx（表头为中文，可直接作为导入模板）",
+    "content": {XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+@router.get(
+    "/members/export",
+    response={200: None, **ERRORS},
+    openapi_extra={"responses": {200: XLSX_RESPONSE}},
+    summary="导出党员名册（.xlsx）",
+)
+def export_members(request: HttpRequest, filters: Query[ExportFilters]):
+    """The branch's roster as the filters select it. Full ID numbers need the right to change
+    members; every export is audited."""
+    branch = queries.access_branch(request.auth, filters.branch)
+    status = filters.status or ""
+    if status not in ("", "all", *Status.values):
+        raise RuleViolation(
+            "invalid_status", _("身份应为：%(s)s，或 all。") % {"s": "、".join(Status.values)}
+        )
+    chosen = {
+        "q": filters.q or "",
+        "status": status,
+        "group_id": filters.group,
+        "stage": filters.stage,
+    }
+    masked = filters.masked or not has_perm(request.auth, "members.change", branch)
+    data, _count = export_roster(
+        queries.branch_roster(branch, **chosen),
+        actor=request.auth,
+        scope=branch,
+        masked=masked,
+        filters=chosen,
+    )
+    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, export_filename(branch))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _summary(m: PartyMember) -> dict:

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import calendar
+import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import ExtractMonth, ExtractYear, Mod
 
+from dangqun.core import crypto
 from dangqun.core.errors import NotFound
 from dangqun.core.permissions import has_perm, require, scope_filter
-from dangqun.core.rulesets import ruleset_for
+from dangqun.core.rulesets import RuleSet, ruleset_for
+from dangqun.orgs.choices import OrgKind
+from dangqun.orgs.models import Organization
 
 from . import rules as member_rules
-from .choices import MEMBER_STATUSES
-from .models import DuesPayment, DuesRate, PartyMember
+from .choices import IN_DEVELOPMENT, MEMBER_STATUSES, Status
+from .models import DevelopmentStep, DuesPayment, DuesRate, PartyMember
 
 
 def visible_members(actor: Any, perm: str = "members.view") -> QuerySet[PartyMember]:
@@ -184,3 +191,288 @@ def dues_ledger(
         totals.arrears_amount += arrears_amount
         totals.suspected_lapses += row.suspected_lapse
     return ledger
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages: branches, the roster with its search and filters, one member's page
+# ---------------------------------------------------------------------------------------------
+
+# The statuses a roster shows unless asked otherwise: people the branch is responsible for.
+CURRENT_STATUSES = tuple(IN_DEVELOPMENT | MEMBER_STATUSES)
+PARTY_UNITS = (OrgKind.BRANCH, OrgKind.GENERAL_BRANCH, OrgKind.PARTY_COMMITTEE)
+
+
+def _org(pk: Any) -> Organization:
+    try:
+        pk = int(pk)
+        if not 0 < pk < 2**63:
+            raise ValueError(pk)
+        return Organization.objects.get(pk=pk)
+    except (Organization.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise NotFound() from None
+
+
+def access_branch(actor: Any, pk: Any, perm: str = "members.view") -> Organization:
+    """A 党支部 whose members `actor` may see (`perm`); anything else is 404."""
+    org = _org(pk)
+    if org.kind != OrgKind.BRANCH or not has_perm(actor, perm, org):
+        raise NotFound()
+    return org
+
+
+def access_party_unit(actor: Any, pk: Any, perm: str = "members.view") -> Organization:
+    """A 党支部, 党总支 or 基层党委 `actor` may see members of; anything else is 404."""
+    org = _org(pk)
+    if org.kind not in PARTY_UNITS or not has_perm(actor, perm, org):
+        raise NotFound()
+    return org
+
+
+def visible_branches(actor: Any, perm: str = "members.view") -> QuerySet[Organization]:
+    """The 党支部 in the actor's scope, in tree order (one range scan per grant)."""
+    return Organization.objects.filter(scope_filter(actor, perm), kind=OrgKind.BRANCH).order_by("path")
+
+
+def visible_party_units(actor: Any, perm: str = "members.view") -> QuerySet[Organization]:
+    """党委 and 党总支 in the actor's scope: each has a due-this-month page over its branches."""
+    return Organization.objects.filter(
+        scope_filter(actor, perm), kind__in=(OrgKind.PARTY_COMMITTEE, OrgKind.GENERAL_BRANCH)
+    ).order_by("path")
+
+
+def own_member(actor: Any) -> PartyMember | None:
+    """The signed-in person's own member record, if they have one."""
+    if not getattr(actor, "is_authenticated", False):
+        return None
+    return PartyMember.objects.filter(user_id=actor.pk).only("id").first()
+
+
+def access_member_page(actor: Any, pk: Any) -> tuple[PartyMember, bool]:
+    """(member, may change) for a member page: staff with members.view over the branch, or the
+    person themselves (read only). Everyone else: 404."""
+    try:
+        member = PartyMember.objects.select_related("branch", "group").get(pk=int(pk))
+    except (PartyMember.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise NotFound() from None
+    if has_perm(actor, "members.view", member.branch):
+        return member, has_perm(actor, "members.change", member.branch)
+    if member.user_id is not None and member.user_id == getattr(actor, "pk", None):
+        return member, False
+    raise NotFound()
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_ID_LIKE = re.compile(r"^\d{17}[\dXx]$")
+
+
+def search_members(qs: QuerySet[PartyMember], q: str) -> QuerySet[PartyMember]:
+    """By name (张三, a part of it), the start of the full pinyin (zhangsan, zhang san, zhang) or
+    of the initials (zs); a whole ID number finds its person through the blind index (never a
+    scan of decrypted numbers)."""
+    text = unicodedata.normalize("NFKC", q or "").strip()
+    if not text:
+        return qs
+    if _ID_LIKE.match(text):
+        return qs.filter(id_number_index=crypto.blind_index(text, purpose="id"))
+    if _CJK.search(text):
+        return qs.filter(name__contains=text)
+    key = "".join(ch for ch in text.lower() if ch.isascii() and ch.isalnum())
+    if not key:
+        return qs.none()
+    # The start of a word of the key ("zhangsan zs"): "zs" finds 张三 but not 刘正式 ("lzs").
+    return qs.filter(Q(name_pinyin__startswith=key) | Q(name_pinyin__contains=" " + key))
+
+
+def _step_done(n: int) -> Q:
+    """Step `n` is done: recorded, or counted as done before the platform (imported)."""
+    recorded = Exists(DevelopmentStep.objects.filter(member=OuterRef("pk"), step=n))
+    return Q(recorded) | Q(imported_through_step__gte=n)
+
+
+# The development stage a person is in (party.md §1 table), as a filter.
+STAGE_FILTERS: dict[int, Any] = {
+    1: lambda: Q(status=Status.APPLICANT),
+    2: lambda: Q(status=Status.ACTIVIST),
+    3: lambda: Q(status=Status.CANDIDATE) & ~_step_done(12),
+    4: lambda: Q(status=Status.CANDIDATE) & _step_done(12),
+    5: lambda: Q(status=Status.PROBATIONARY),
+}
+
+
+def branch_roster(
+    branches: QuerySet[Organization] | Organization,
+    *,
+    q: str = "",
+    status: str = "",
+    group_id: int | None = None,
+    stage: int | None = None,
+) -> QuerySet[PartyMember]:
+    """The members of a branch (or of every branch in a queryset), filtered, in pinyin order.
+
+    `status` "" means the current roster (in development, probationary, full); "all" includes
+    the end states. Loads what a roster row shows and nothing else (one query per page).
+    """
+    if isinstance(branches, Organization):
+        qs = PartyMember.objects.filter(branch=branches)
+    else:
+        qs = PartyMember.objects.filter(branch__in=branches)
+    if status == "all":
+        pass
+    elif status:
+        qs = qs.filter(status=status)
+    else:
+        qs = qs.filter(status__in=CURRENT_STATUSES)
+    if group_id is not None:
+        qs = qs.filter(group_id=group_id)
+    if stage in STAGE_FILTERS:
+        qs = qs.filter(STAGE_FILTERS[stage]())
+    qs = search_members(qs, q)
+    return qs.select_related("group", "branch").order_by("branch_id", "name_pinyin", "id")
+
+
+# ---------------------------------------------------------------------------------------------
+# Due this month: development steps with a time limit, for a branch or a whole 党委
+# ---------------------------------------------------------------------------------------------
+
+
+def month_end(month: date) -> date:
+    return date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
+
+
+def _last_day_months_before(month: date, months: int) -> date:
+    """The last day of the month `months` before `month`: add_months(d, months) falls in or
+    before `month` exactly when d is on or before it (add_months keeps the month arithmetic)."""
+    return month_end(member_rules.add_months(member_rules.month_of(month), -months))
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One step with a time limit that falls in the month (or earlier and still not done)."""
+
+    kind: str  # talk | activist_review | admission_approval | full_approval | probation_end
+    step: int
+    member_id: int
+    member_name: str
+    branch_id: int
+    branch_name: str
+    due_on: date
+    overdue: bool
+    since: date  # the date the limit counts from (application, activist, meeting, admission)
+    latest_on: date | None = None  # the hard limit, where the rules have one (approval: 6 months)
+
+
+DUE_KINDS = {
+    "talk": 2,
+    "activist_review": 6,
+    "admission_approval": 17,
+    "probation_end": 23,
+    "full_approval": 24,
+}
+
+
+def _scoped(qs: QuerySet, org: Organization | None, prefix: str) -> QuerySet:
+    if org is None:
+        return qs
+    lo, hi = org.subtree_range()
+    return qs.filter(**{f"{prefix}path__gte": lo, f"{prefix}path__lt": hi})
+
+
+def due_items(
+    org: Organization | None, month: date, today: date, rules: RuleSet | None = None
+) -> list[DueItem]:
+    """Steps due in `month` or overdue and still open, for the branches under `org` (None: all).
+
+    Five queries, each an index-backed selection of the few people concerned (never a loop over
+    every member): talks within party.dev.talk_within_months of the application (step 2), the
+    activist reviews every party.dev.activist_review_months (step 6), higher approval within
+    party.dev.approval_normal_months of the 支部大会 (steps 17, 24), and the end of probation,
+    when the full-membership discussion (step 23) falls due. The dates match rules.timeline.
+    Rule values are those in force for `org` (a branch's own override below it is not read).
+    """
+    rules = rules or ruleset_for(org, today, prefix="party.dev.")
+    month = member_rules.month_of(month)
+    end = month_end(month)
+    talk_m = rules["party.dev.talk_within_months"]
+    review_m = rules["party.dev.activist_review_months"]
+    normal_m, max_m = rules["party.dev.approval_normal_months"], rules["party.dev.approval_max_months"]
+    items: list[DueItem] = []
+    members = _scoped(PartyMember.objects.all(), org, "branch__")
+    fields = ("id", "name", "branch_id", "branch__name")
+
+    # Step 2: the talk, due talk_m months after the application.
+    talks = members.filter(
+        status=Status.APPLICANT,
+        talked_on__isnull=True,
+        imported_through_step__lt=2,
+        applied_on__lte=_last_day_months_before(month, talk_m),
+    ).values_list(*fields, "applied_on")
+    for pk, name, branch_id, branch_name, applied in talks:
+        due = member_rules.add_months(applied, talk_m)
+        items.append(DueItem("talk", 2, pk, name, branch_id, branch_name, due, due < today, applied))
+
+    # Step 6: activists reviewed every review_m months from the activist date (a reminder,
+    # never overdue: the next review follows). Month arithmetic in SQL on the activists only.
+    this = month.year * 12 + month.month
+    reviews = (
+        members.filter(status=Status.ACTIVIST, activist_on__lt=month)
+        .annotate(
+            months_since=Value(this, output_field=IntegerField())
+            - ExtractYear("activist_on") * 12
+            - ExtractMonth("activist_on")
+        )
+        .annotate(phase=Mod(F("months_since"), Value(review_m)))
+        .filter(phase=0)
+        .values_list(*fields, "activist_on", "months_since")
+    )
+    for pk, name, branch_id, branch_name, activist_on, since in reviews:
+        due = member_rules.add_months(activist_on, since)
+        items.append(DueItem("activist_review", 6, pk, name, branch_id, branch_name, due, False, activist_on))
+
+    # Steps 17 and 24: higher approval after the 支部大会 of steps 15 and 23.
+    for kind, meeting, approval, status in (
+        ("admission_approval", 15, 17, Status.CANDIDATE),
+        ("full_approval", 23, 24, Status.PROBATIONARY),
+    ):
+        steps = (
+            _scoped(DevelopmentStep.objects.all(), org, "member__branch__")
+            .filter(
+                step=meeting,
+                member__status=status,
+                done_on__lte=_last_day_months_before(month, normal_m),
+            )
+            .exclude(Exists(DevelopmentStep.objects.filter(member=OuterRef("member"), step=approval)))
+            .values_list("member_id", "member__name", "member__branch_id", "member__branch__name", "done_on")
+        )
+        for pk, name, branch_id, branch_name, met in steps:
+            due = member_rules.add_months(met, normal_m)
+            latest = member_rules.add_months(met, max_m)
+            items.append(
+                DueItem(kind, approval, pk, name, branch_id, branch_name, due, due < today, met, latest)
+            )
+
+    # Step 23: probation ends; the branch meeting discusses full membership from that day.
+    ends = (
+        members.filter(
+            status=Status.PROBATIONARY,
+            probation_ends_on__lte=end,
+            imported_through_step__lt=23,
+        )
+        .exclude(Exists(DevelopmentStep.objects.filter(member=OuterRef("pk"), step=23)))
+        .values_list(*fields, "probation_ends_on", "admitted_on")
+    )
+    for pk, name, branch_id, branch_name, ends_on, admitted in ends:
+        items.append(
+            DueItem(
+                "probation_end",
+                23,
+                pk,
+                name,
+                branch_id,
+                branch_name,
+                ends_on,
+                ends_on < today,
+                admitted or ends_on,
+            )
+        )
+    items.sort(key=lambda i: (i.due_on, i.branch_name, i.member_name, i.member_id))
+    return items
