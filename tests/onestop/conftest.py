@@ -53,7 +53,7 @@ def applicant(resident):
 @pytest.fixture
 def other_resident(tree):
     return make_user(
-        "resident2", Role.RESIDENT, tree.community, full_name="孙居民", id_number="110105194912310021"
+        "resident2", Role.RESIDENT, tree.community, full_name="孙居民", id_number="110105194912310038"
     )
 
 

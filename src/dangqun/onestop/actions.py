@@ -708,7 +708,7 @@ def do_create_and_submit(
     """
     key = (idempotency_key or "").strip()[:80] or None
     if key is not None:
-        existing = Application.objects.filter(created_by=actor, idempotency_key=key).first()
+        existing = _by_key(actor, key)
         if existing is not None:
             return _replay(existing, item)
     try:
@@ -726,10 +726,15 @@ def do_create_and_submit(
     except IntegrityError:
         if key is None:
             raise
-        existing = Application.objects.filter(created_by=actor, idempotency_key=key).first()
+        # A concurrent request with the same key won the unique constraint: answer with its row.
+        existing = _by_key(actor, key)
         if existing is None:
             raise
         return _replay(existing, item)
+
+
+def _by_key(actor: Any, key: str) -> Application | None:
+    return Application.objects.select_related("item").filter(created_by=actor, idempotency_key=key).first()
 
 
 def _replay(existing: Application, item: ServiceItem) -> Submitted:

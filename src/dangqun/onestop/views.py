@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from dangqun.accounts.models import User
 from dangqun.core import crypto
 from dangqun.core.errors import NotFound, RuleViolation
-from dangqun.core.permissions import grants_for, has_perm
+from dangqun.core.permissions import grants_for, has_perm, scope_filter
 from dangqun.core.rulesets import ruleset_for
 from dangqun.core.validators import mask_id_number
 from dangqun.orgs.choices import OrgKind
@@ -441,11 +441,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     warning = ruleset_for(None, today, prefix="onestop.")["onestop.countdown_warning_working_days"]
     rows = [(app, queries.countdown(app, today, warning)) for app in page.object_list]
-    scope_departments = [
-        (g.organization.pk, g.organization.name)
-        for g in grants_for(request.user, "onestop.view")
-        if g.organization.kind == OrgKind.DEPARTMENT
-    ]
+    scope_departments = list(
+        Organization.objects.filter(scope_filter(request.user, "onestop.view"), kind=OrgKind.DEPARTMENT)
+        .order_by("path")
+        .values_list("pk", "name")[:200]
+    )
     return render(
         request,
         "onestop/queue.html",

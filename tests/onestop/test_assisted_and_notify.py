@@ -1,0 +1,251 @@
+"""帮办代办 with a recorded, revocable authorization; 跨省通办 forwarding; announcements and the
+signed webhook; the demo catalog seed."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+
+from dangqun.core.errors import PermissionDenied, RuleViolation
+from dangqun.core.models import Notification
+from dangqun.onestop import actions, tasks
+from dangqun.onestop.choices import CrossRegion, State
+from dangqun.onestop.models import Application, Authorization, ServiceItem, WebhookDelivery
+
+from .conftest import ID_NUMBER, save_item
+
+
+@pytest.fixture
+def authorization(window_staff, applicant, simple_item, tree):
+    return actions.do_authorize_agent(
+        principal=applicant,
+        item=simple_item,
+        org=tree.window,
+        valid_until=timezone.localdate() + timedelta(days=30),
+        basis="本人到窗口签署授权委托书",
+        actor=window_staff,
+    )
+
+
+def test_staff_apply_for_a_resident_under_an_authorization_the_resident_sees(
+    client, window_staff, applicant, simple_item, calendar_2027, django_capture_on_commit_callbacks
+):
+    client.force_login(window_staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(
+            reverse("onestop:assist"),
+            {
+                "principal": ID_NUMBER,
+                "item": simple_item.code,
+                "valid_until": (timezone.localdate() + timedelta(days=7)).isoformat(),
+                "basis": "本人到窗口签署授权委托书",
+            },
+        )
+    app = Application.objects.get()
+    assert r.url == reverse("onestop:application", args=[app.pk])
+    assert (app.applicant, app.created_by, app.channel) == (applicant, window_staff, "window")
+    assert app.form_data["id_number"] == ID_NUMBER  # pre-filled from the resident's profile
+    actions.do_use_shared_material(app, simple_item.materials.get(), actor=window_staff)
+    done = actions.do_submit_application(app, actor=window_staff).application
+    assert done.state == State.SUBMITTED
+    # the resident sees the authorization and the application
+    client.force_login(applicant)
+    mine = client.get(reverse("onestop:mine")).content.decode()
+    assert "吴窗口" in mine and simple_item.name in mine and "撤销授权" in mine
+    assert client.get(reverse("onestop:application", args=[app.pk])).status_code == 200
+    assert Notification.objects.filter(recipient=applicant, key__startswith="onestop:auth:").exists()
+
+
+def test_a_revoked_authorization_ends_the_agents_access(
+    client, window_staff, applicant, simple_item, authorization
+):
+    app = actions.do_start_application(simple_item, actor=window_staff, authorization=authorization)
+    client.force_login(applicant)
+    r = client.post(reverse("onestop:revoke", args=[authorization.pk]))
+    assert r.status_code == 302
+    authorization.refresh_from_db()
+    assert authorization.revoked_at is not None
+    with pytest.raises(RuleViolation) as err:
+        actions.do_start_application(simple_item, actor=window_staff, authorization=authorization)
+    assert err.value.code == "authorization_invalid"
+    with pytest.raises(RuleViolation):  # the draft is no longer the agent's to touch
+        actions.do_save_draft(app, {"applicant_name": "x"}, actor=window_staff)
+
+
+def test_authorizations_are_checked(window_staff, applicant, simple_item, tree, department_admin, member):
+    today = timezone.localdate()
+    with pytest.raises(RuleViolation) as err:
+        actions.do_authorize_agent(
+            principal=applicant,
+            item=simple_item,
+            org=tree.window,
+            valid_until=today - timedelta(days=1),
+            basis="",
+            actor=window_staff,
+        )
+    assert {v.code for v in err.value.violations} == {"basis_missing", "valid_until_past"}
+    with pytest.raises(PermissionDenied):
+        actions.do_authorize_agent(
+            principal=applicant,
+            item=simple_item,
+            org=tree.window,
+            valid_until=today,
+            basis="签字",
+            actor=member,
+        )
+    auth = actions.do_authorize_agent(
+        principal=applicant,
+        item=simple_item,
+        org=tree.department,
+        valid_until=today,
+        basis="签字",
+        actor=department_admin,
+    )
+    with pytest.raises(PermissionDenied):  # someone else's authorization
+        actions.do_start_application(simple_item, actor=window_staff, authorization=auth)
+    assert Authorization.objects.count() == 1
+
+
+def test_a_proxy_item_is_forwarded_by_the_receiving_window_and_decided_by_the_department(
+    client, tree, street_admin, applicant, window_staff, department_admin, calendar_2027
+):
+    item = save_item(
+        tree,
+        street_admin,
+        code="200010007000",
+        name="养老保险关系转移接续",
+        cross_region=CrossRegion.PROXY,
+        materials=[{"name": "居民身份证", "shared": "id_card"}],
+    )
+    app = actions.do_create_and_submit(
+        item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="x"
+    ).application
+    actions.do_accept(app, actor=window_staff)
+    app.refresh_from_db()
+    assert app.forwarded_at is not None
+    for user in (window_staff, department_admin):  # both places see the case
+        client.force_login(user)
+        assert client.get(f"/api/v1/applications/{app.pk}").status_code == 200
+    with pytest.raises(PermissionDenied):
+        actions.do_decide(app, "denied", actor=window_staff, reasons="x")
+
+
+# --- announcements and the webhook -----------------------------------------------------------
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list = []
+    fail_first = 0
+
+    def do_POST(self):  # noqa: N802 — the http.server API
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if _Receiver.fail_first:
+            _Receiver.fail_first -= 1
+            self.send_response(503)
+        else:
+            _Receiver.received.append((dict(self.headers), body))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    _Receiver.received, _Receiver.fail_first = [], 0
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+def test_each_state_change_is_announced_once_and_signed_with_hmac_sm3(
+    settings,
+    receiver,
+    applicant,
+    simple_item,
+    window_staff,
+    django_capture_on_commit_callbacks,
+    calendar_2027,
+):
+    settings.ONESTOP_WEBHOOK_URL, settings.ONESTOP_WEBHOOK_SECRET = receiver, "s3cret"
+    with django_capture_on_commit_callbacks(execute=True):
+        app = actions.do_create_and_submit(
+            simple_item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="w"
+        )
+    app = app.application
+    assert len(_Receiver.received) == 1
+    headers, body = _Receiver.received[0]
+    assert headers["X-Dangqun-Signature"] == "sm3=" + tasks.sign(body, "s3cret")
+    assert json.loads(body)["number"] == app.number
+    delivery = WebhookDelivery.objects.get()
+    # a retried job neither notifies nor posts again
+    event = app.events.get(action="submit")
+    tasks.announce.call_local(app.pk, event.pk)
+    tasks.send_once(delivery.pk)
+    assert len(_Receiver.received) == 1
+    assert Notification.objects.filter(recipient=applicant).count() == 1
+
+
+def test_a_failed_webhook_is_retried_with_backoff_until_delivered(
+    settings, receiver, applicant, simple_item, calendar_2027
+):
+    from huey.exceptions import RetryTask
+
+    settings.ONESTOP_WEBHOOK_URL = receiver
+    app = actions.do_create_and_submit(simple_item, {}, actor=applicant, idempotency_key="z").application
+    delivery = WebhookDelivery.objects.create(key="k", application=app, url=receiver, payload={"a": 1})
+    _Receiver.fail_first = 1
+    with pytest.raises(RetryTask) as retry:
+        tasks.deliver_webhook.call_local(delivery.pk)
+    assert retry.value.delay == tasks.BASE_DELAY
+    tasks.deliver_webhook.call_local(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.delivered_at is not None
+    assert delivery.attempts == 2
+    assert len(_Receiver.received) == 1
+
+
+# --- the demo catalog -------------------------------------------------------------------------
+
+
+def test_seed_catalog_builds_a_realistic_catalog_once(db):
+    call_command("seed", "--no-progress", "--scale", "5", stdout=StringIO())
+    out = StringIO()
+    call_command("seed_catalog", stdout=out)
+    assert "新建 70 项" in out.getvalue()
+    per_department = dict(ServiceItem.objects.values_list("department__short_name").annotate(n=Count("id")))
+    assert set(per_department) == {
+        "社保",
+        "医保",
+        "公积金",
+        "户籍",
+        "民政",
+        "残联",
+        "卫健",
+        "市场监管",
+        "人社",
+        "住建",
+    }
+    assert min(per_department.values()) >= 6
+    gjj = ServiceItem.objects.get(name="住房公积金提取（购买自住住房）")
+    assert (gjj.statutory_limit_days, gjj.promised_limit_days) == (3, 1)
+    assert ServiceItem.objects.get(name="生育登记").handling_mode == "1"
+    assert ServiceItem.objects.filter(materials__shared="id_card").distinct().count() > 30
+    again = StringIO()
+    call_command("seed_catalog", stdout=again)
+    assert "跳过 70 项" in again.getvalue()
+    assert ServiceItem.objects.count() == 70
+    assert all(len(c) == 31 for c in ServiceItem.objects.values_list("implementation_code", flat=True))
