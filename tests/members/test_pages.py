@@ -591,8 +591,8 @@ def test_due_this_month_for_a_branch_and_for_the_committee(tree, people, client,
 
 def test_due_page_query_count_is_pinned(tree, people, client, street_admin, django_assert_num_queries):
     client.force_login(street_admin)
-    # session, user, grants, org, rules, 5 selections, nav roles, unread count
-    with django_assert_num_queries(12):
+    # session, user, grants, org, rules, 2 selections (members, recorded meetings), nav roles, unread count
+    with django_assert_num_queries(9):
         client.get(reverse("members:due", args=[tree.committee.pk]))
 
 

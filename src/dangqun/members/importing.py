@@ -23,16 +23,17 @@ import itertools
 import re
 import unicodedata
 import warnings
+import xml.etree.ElementTree as ET
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,9 +41,10 @@ from django.utils.translation import gettext as _
 from dangqun.core import crypto
 from dangqun.core.audit import audit
 from dangqun.core.errors import RuleViolation
+from dangqun.core.fields import EncryptedTextField
 from dangqun.core.permissions import require, scope_filter
 from dangqun.core.rulesets import RuleSet, ruleset_for
-from dangqun.core.validators import birth_date_from_id, gender_from_id, validate_id_number, validate_phone
+from dangqun.core.validators import validate_id_number, validate_phone
 from dangqun.orgs.choices import OrgKind
 from dangqun.orgs.models import Organization
 
@@ -304,8 +306,172 @@ def _err(row: int, key_or_header: str, message: str) -> RowError:
     return RowError(row, header, message)
 
 
+class _Unusual(Exception):
+    """A workbook laid out in a way the fast reader does not know: openpyxl reads it instead."""
+
+
+_DATE_FORMAT_IDS = frozenset({*range(14, 23), *range(27, 37), 45, 46, 47, *range(50, 59)})  # incl. CJK
+
+
+def _tag(element: ET.Element) -> str:
+    return element.tag.rsplit("}", 1)[-1]  # transitional and strict OOXML namespaces alike
+
+
+def _attr(element: ET.Element, name: str) -> str | None:
+    for key, value in element.attrib.items():
+        if key.rsplit("}", 1)[-1] == name:
+            return value
+    return None
+
+
+def _text_of(element: ET.Element) -> str:
+    """The text of a string item: its <t> runs, without the phonetic guide (<rPh>)."""
+    parts: list[str] = []
+
+    def walk(node: ET.Element) -> None:
+        for child in node:
+            tag = _tag(child)
+            if tag == "t":
+                parts.append(child.text or "")
+            elif tag != "rPh":
+                walk(child)
+
+    walk(element)
+    return "".join(parts)
+
+
+def _part(zf: zipfile.ZipFile, target: str, base: str = "xl/") -> str:
+    path = target.lstrip("/") if target.startswith("/") else base + target
+    parts: list[str] = []
+    for piece in path.split("/"):
+        if piece == "..":
+            if parts:
+                parts.pop()
+        elif piece and piece != ".":
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def _fast_rows(zf: zipfile.ZipFile) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """Values of the roster sheet, streamed with the standard library's XML parser.
+
+    Reads only what an import needs — shared and inline strings, numbers, booleans, and dates
+    (numbers whose cell style is a date format, in the 1900 or 1904 date system) — at about a
+    fifth of openpyxl's cost per cell. Parsing untrusted XML is safe enough here (S314): every
+    part's size was checked before (check_file), the bundled expat (≥ 2.4) refuses entity
+    expansion attacks, and ElementTree never loads external entities or DTDs.
+    """
+    from openpyxl.styles.numbers import is_date_format
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
+    names = set(zf.namelist())
+    try:
+        workbook = ET.fromstring(zf.read("xl/workbook.xml"))  # noqa: S314 — see _fast_rows
+        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))  # noqa: S314 — see _fast_rows
+    except KeyError:
+        raise _Unusual from None
+    targets = {r.get("Id"): (r.get("Target") or "", r.get("Type") or "") for r in rels}
+    epoch, sheets = CALENDAR_WINDOWS_1900, []
+    for el in workbook.iter():
+        tag = _tag(el)
+        if tag == "workbookPr" and el.get("date1904") in ("1", "true"):
+            epoch = CALENDAR_MAC_1904
+        elif tag == "sheet":
+            sheets.append((el.get("name"), _attr(el, "id")))
+    chosen = next((rid for name, rid in sheets if name == SHEET_TITLE), sheets[0][1] if sheets else None)
+    if chosen not in targets:
+        raise _Unusual
+    sheet_path = _part(zf, targets[chosen][0])
+    if sheet_path not in names:
+        raise _Unusual
+
+    shared: list[str] = []
+    strings = next(
+        (t for t, kind in targets.values() if kind.endswith("/sharedStrings")), "sharedStrings.xml"
+    )
+    if _part(zf, strings) in names:
+        for _event, el in ET.iterparse(zf.open(_part(zf, strings)), events=("end",)):  # noqa: S314 — see _fast_rows
+            if _tag(el) == "si":
+                shared.append(_text_of(el))
+                el.clear()
+
+    date_styles: set[int] = set()
+    styles = next((t for t, kind in targets.values() if kind.endswith("/styles")), "styles.xml")
+    if _part(zf, styles) in names:
+        root = ET.fromstring(zf.read(_part(zf, styles)))  # noqa: S314 — see _fast_rows
+        custom = {
+            int(f.get("numFmtId", "-1")): f.get("formatCode", "") for f in root.iter() if _tag(f) == "numFmt"
+        }
+        for section in root:
+            if _tag(section) == "cellXfs":
+                for index, xf in enumerate(x for x in section if _tag(x) == "xf"):
+                    fmt = int(xf.get("numFmtId", "0"))
+                    if fmt in _DATE_FORMAT_IDS or (fmt in custom and is_date_format(custom[fmt])):
+                        date_styles.add(index)
+
+    def value(cell: ET.Element) -> Any:
+        kind = cell.get("t")
+        if kind == "inlineStr":
+            box = next((c for c in cell if _tag(c) == "is"), None)
+            return _text_of(box) if box is not None else None
+        raw = next((c.text for c in cell if _tag(c) == "v"), None)
+        if raw is None:
+            return None
+        if kind == "s":
+            return shared[int(raw)]
+        if kind in ("str", "e"):
+            return raw
+        if kind == "b":
+            return raw in ("1", "true")
+        if kind == "d":
+            return raw  # an ISO 8601 date: parse_date reads it
+        number: int | float = int(raw) if raw.lstrip("-").isdigit() else float(raw)
+        if date_styles and int(cell.get("s", "0")) in date_styles:
+            return from_excel(number, epoch)
+        return number
+
+    last = 0
+    for _event, el in ET.iterparse(zf.open(sheet_path), events=("end",)):  # noqa: S314 — see _fast_rows
+        if _tag(el) != "row":
+            continue
+        number = int(el.get("r") or last + 1)
+        last = number
+        cells: dict[int, Any] = {}
+        position = -1
+        for cell in el:
+            if _tag(cell) != "c":
+                continue
+            ref = cell.get("r")
+            if ref:
+                letters = ref.rstrip("0123456789")
+                position = 0
+                for ch in letters:
+                    position = position * 26 + ord(ch.upper()) - 64
+                position -= 1
+            else:
+                position += 1
+            cells[position] = value(cell)
+        el.clear()
+        width = max(cells) + 1 if cells else 0
+        yield number, tuple(cells.get(i) for i in range(width))
+
+
 def read_sheet(data: bytes) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """(Excel row number, values) of the first sheet, streamed (openpyxl read-only)."""
+    """(Excel row number, values) of the roster sheet (named 党员名册, else the first), streamed.
+
+    The fast reader above for the usual layout; openpyxl (read-only) for anything unusual."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            yield from _fast_rows(zf)
+        return
+    except _Unusual:
+        pass
+    except (ET.ParseError, ValueError, IndexError, zipfile.BadZipFile, EOFError):
+        raise _file_error("import_not_xlsx", _("文件已损坏或不是 Excel 工作簿，无法读取。")) from None
+    yield from _openpyxl_rows(data)
+
+
+def _openpyxl_rows(data: bytes) -> Iterator[tuple[int, tuple[Any, ...]]]:
     from openpyxl import load_workbook
 
     with warnings.catch_warnings():
@@ -418,8 +584,9 @@ def _parse_row(
             else:
                 seen_ids[id_number] = number
             v["id_number"] = id_number
-            v["birth_date"] = birth_date_from_id(id_number)
-            v["gender"] = gender_from_id(id_number)
+            # What birth_date_from_id / gender_from_id give, without validating the number again.
+            v["birth_date"] = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+            v["gender"] = "M" if int(id_number[16]) % 2 else "F"
 
     phone = _text(raw.get("phone"))
     v["phone"] = ""
@@ -654,7 +821,10 @@ def _existing(indexes: list[str]) -> dict[str, PartyMember]:
     found: dict[str, PartyMember] = {}
     for start in range(0, len(indexes), 900):  # below SQLite's host-parameter limit
         chunk = indexes[start : start + 900]
-        for m in PartyMember.objects.filter(id_number_index__in=chunk).select_related("branch"):
+        people = (
+            PartyMember.objects.filter(id_number_index__in=chunk).select_related("branch").defer("id_number")
+        )
+        for m in people:
             found[m.id_number_index] = m
     return found
 
@@ -775,7 +945,8 @@ def _ignored_differences(member: PartyMember, v: dict[str, Any]) -> list[str]:
     return out
 
 
-def _new_member(r: ParsedRow, branch: Organization, group_id: int | None, rules: RuleSet) -> PartyMember:
+def _new_member(r: ParsedRow, branch: Organization, group_id: int | None, rules: RuleSet) -> dict[str, Any]:
+    """The attribute values of a new PartyMember (inserted by _insert_members)."""
     v = r.values
     status = v["status"]
     _needed, _range, default_through = IMPORTABLE[status]
@@ -783,31 +954,30 @@ def _new_member(r: ParsedRow, branch: Organization, group_id: int | None, rules:
     ends = R.probation_end(admitted, rules) if admitted else None
     if status == Status.FULL:
         ends = v.get("full_on") or ends  # a full member without the date: the end of probation
-    member = PartyMember(
-        name=v["name"],
-        id_number=v["id_number"],
-        birth_date=v["birth_date"],
-        gender=v["gender"],
-        phone=v["phone"],
-        branch_id=branch.pk,
-        group_id=group_id,
-        status=status,
-        applied_on=v.get("applied_on"),
-        activist_on=v.get("activist_on"),
-        candidate_on=v.get("candidate_on"),
-        admitted_on=admitted,
-        probation_ends_on=ends,
-        full_on=ends if status == Status.FULL else None,
-        imported_through_step=v.get("through_step") or default_through,
-        post=v["post"],
-        occupation=v["occupation"],
-        dues_category=v["dues_category"],
-    )
-    # bulk_create does not call save(): fill what save() derives.
-    member.id_number_index = crypto.blind_index(member.id_number, purpose="id")
-    member.phone_index = crypto.blind_index(member.phone, purpose="phone") if member.phone else ""
-    member.name_pinyin = name_pinyin_key(member.name)
-    return member
+    return {
+        "name": v["name"],
+        # What PartyMember.save() derives (a bulk insert does not call it).
+        "name_pinyin": name_pinyin_key(v["name"]),
+        "id_number": v["id_number"],
+        "id_number_index": crypto.blind_index(v["id_number"], purpose="id"),
+        "birth_date": v["birth_date"],
+        "gender": v["gender"],
+        "phone": v["phone"],
+        "phone_index": crypto.blind_index(v["phone"], purpose="phone") if v["phone"] else "",
+        "branch_id": branch.pk,
+        "group_id": group_id,
+        "status": status,
+        "applied_on": v.get("applied_on"),
+        "activist_on": v.get("activist_on"),
+        "candidate_on": v.get("candidate_on"),
+        "admitted_on": admitted,
+        "probation_ends_on": ends,
+        "full_on": ends if status == Status.FULL else None,
+        "imported_through_step": v.get("through_step") or default_through,
+        "post": v["post"],
+        "occupation": v["occupation"],
+        "dues_category": v["dues_category"],
+    }
 
 
 def do_import_members(
@@ -866,8 +1036,53 @@ def _count_outcomes(report: ImportReport) -> None:
     )
 
 
-def _write(new: list[PartyMember], changed: list[tuple[PartyMember, list[str]]]) -> None:
-    PartyMember.objects.bulk_create(new, batch_size=1000)
+def _insert_members(rows: list[dict[str, Any]], batch: int = 1000) -> None:
+    """Insert new members with one executemany per batch.
+
+    bulk_create would build a model instance per row (with django-fsm's bookkeeping) and prepare
+    every field of every row through the field API: that was two thirds of an import's time.
+    Here each column's conversion is chosen once from the model's own fields (so a field added
+    later gets its default), and only the values change per row.
+    """
+    fields = [f for f in PartyMember._meta.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    ops = connection.ops
+    plain = (models.CharField, models.IntegerField, models.BooleanField, models.ForeignKey)
+    converters: list[Callable[[Any], Any]] = []
+    defaults: list[Any] = []
+    for f in fields:
+        if isinstance(f, EncryptedTextField):
+            converters.append(lambda v: crypto.encrypt(v) if v else "")
+        elif isinstance(f, models.DateTimeField):
+            converters.append(ops.adapt_datetimefield_value)
+        elif isinstance(f, models.DateField):
+            converters.append(ops.adapt_datefield_value)
+        elif isinstance(f, plain):
+            converters.append(lambda v: v)
+        else:
+            converters.append(lambda v, f=f: f.get_db_prep_save(v, connection))
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            defaults.append(now)
+        else:
+            defaults.append(f.get_default())
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 — names from the model's metadata
+        ops.quote_name(PartyMember._meta.db_table), columns, ", ".join(["%s"] * len(fields))
+    )
+    plan = list(zip([f.attname for f in fields], converters, defaults, strict=True))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            cursor.executemany(
+                sql,
+                [
+                    tuple(convert(row.get(name, default)) for name, convert, default in plan)
+                    for row in rows[start : start + batch]
+                ],
+            )
+
+
+def _write(new: list[dict[str, Any]], changed: list[tuple[PartyMember, list[str]]]) -> None:
+    _insert_members(new)
     by_fields: dict[tuple[str, ...], list[PartyMember]] = defaultdict(list)
     for member, diff in changed:
         fields = set(diff) | {"updated_at"}
@@ -883,7 +1098,7 @@ def _write(new: list[PartyMember], changed: list[tuple[PartyMember, list[str]]])
         PartyMember.objects.bulk_update(members, list(fields), batch_size=500)
     counts: dict[int, Counter] = defaultdict(Counter)
     for m in new:
-        if m.status in COUNTER_FIELD:
-            counts[m.branch_id][COUNTER_FIELD[m.status]] += 1
+        if m["status"] in COUNTER_FIELD:
+            counts[m["branch_id"]][COUNTER_FIELD[m["status"]]] += 1
     for branch_id, c in counts.items():
         Organization.objects.filter(pk=branch_id).update(**{f: F(f) + n for f, n in c.items()})

@@ -6,6 +6,7 @@ legal (django-fsm-2), the actions say when, with the rules, the audit event and 
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 
@@ -79,6 +80,12 @@ def _ascii_lower(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isascii() and ch.isalnum())
 
 
+@functools.lru_cache(maxsize=4096)
+def _readings(char: str) -> tuple[str, ...]:
+    """Every reading of one character (surnames repeat: an import computes each once)."""
+    return tuple(pinyin(char, heteronym=True, style=Style.NORMAL)[0][:MAX_SURNAME_READINGS])
+
+
 def name_pinyin_key(name: str) -> str:
     """The search key of a name: full pinyin and initials, for each reading of the surname.
 
@@ -92,8 +99,7 @@ def name_pinyin_key(name: str) -> str:
     syllables = lazy_pinyin(name, errors=lambda s: [s])
     readings = [syllables[0]]
     if "\u4e00" <= name[0] <= "\u9fff":
-        first_readings = pinyin(name[0], heteronym=True, style=Style.NORMAL)[0][:MAX_SURNAME_READINGS]
-        readings += [r for r in first_readings if r != syllables[0]]
+        readings += [r for r in _readings(name[0]) if r != syllables[0]]
     fulls, initials = [], []
     for first in readings:
         parts = [first, *syllables[1:]]

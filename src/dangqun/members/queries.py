@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import ExtractMonth, ExtractYear, Mod
+from django.db.models.lookups import Exact
 
 from dangqun.core import crypto
 from dangqun.core.errors import NotFound
@@ -382,12 +383,14 @@ def due_items(
 ) -> list[DueItem]:
     """Steps due in `month` or overdue and still open, for the branches under `org` (None: all).
 
-    Five queries, each an index-backed selection of the few people concerned (never a loop over
-    every member): talks within party.dev.talk_within_months of the application (step 2), the
-    activist reviews every party.dev.activist_review_months (step 6), higher approval within
-    party.dev.approval_normal_months of the 支部大会 (steps 17, 24), and the end of probation,
-    when the full-membership discussion (step 23) falls due. The dates match rules.timeline.
-    Rule values are those in force for `org` (a branch's own override below it is not read).
+    Two queries, index-backed selections of the few people concerned (never a loop over every
+    member): on the members, the talk within party.dev.talk_within_months of the application
+    (step 2), the activist review every party.dev.activist_review_months (step 6, month
+    arithmetic in SQL) and the end of probation, when the full-membership discussion (step 23)
+    falls due; on the recorded steps, the higher approval within
+    party.dev.approval_normal_months of the 支部大会 (steps 17, 24). The dates are those of
+    rules.timeline. Rule values are those in force for `org` (an override set on a branch
+    below it is not read).
     """
     rules = rules or ruleset_for(org, today, prefix="party.dev.")
     month = member_rules.month_of(month)
@@ -395,84 +398,72 @@ def due_items(
     talk_m = rules["party.dev.talk_within_months"]
     review_m = rules["party.dev.activist_review_months"]
     normal_m, max_m = rules["party.dev.approval_normal_months"], rules["party.dev.approval_max_months"]
-    items: list[DueItem] = []
-    members = _scoped(PartyMember.objects.all(), org, "branch__")
-    fields = ("id", "name", "branch_id", "branch__name")
-
-    # Step 2: the talk, due talk_m months after the application.
-    talks = members.filter(
-        status=Status.APPLICANT,
-        talked_on__isnull=True,
-        imported_through_step__lt=2,
-        applied_on__lte=_last_day_months_before(month, talk_m),
-    ).values_list(*fields, "applied_on")
-    for pk, name, branch_id, branch_name, applied in talks:
-        due = member_rules.add_months(applied, talk_m)
-        items.append(DueItem("talk", 2, pk, name, branch_id, branch_name, due, due < today, applied))
-
-    # Step 6: activists reviewed every review_m months from the activist date (a reminder,
-    # never overdue: the next review follows). Month arithmetic in SQL on the activists only.
     this = month.year * 12 + month.month
-    reviews = (
-        members.filter(status=Status.ACTIVIST, activist_on__lt=month)
+    items: list[DueItem] = []
+
+    people = (
+        _scoped(PartyMember.objects.all(), org, "branch__")
+        .filter(status__in=(Status.APPLICANT, Status.ACTIVIST, Status.PROBATIONARY))
         .annotate(
             months_since=Value(this, output_field=IntegerField())
             - ExtractYear("activist_on") * 12
             - ExtractMonth("activist_on")
         )
-        .annotate(phase=Mod(F("months_since"), Value(review_m)))
-        .filter(phase=0)
-        .values_list(*fields, "activist_on", "months_since")
-    )
-    for pk, name, branch_id, branch_name, activist_on, since in reviews:
-        due = member_rules.add_months(activist_on, since)
-        items.append(DueItem("activist_review", 6, pk, name, branch_id, branch_name, due, False, activist_on))
-
-    # Steps 17 and 24: higher approval after the 支部大会 of steps 15 and 23.
-    for kind, meeting, approval, status in (
-        ("admission_approval", 15, 17, Status.CANDIDATE),
-        ("full_approval", 23, 24, Status.PROBATIONARY),
-    ):
-        steps = (
-            _scoped(DevelopmentStep.objects.all(), org, "member__branch__")
-            .filter(
-                step=meeting,
-                member__status=status,
-                done_on__lte=_last_day_months_before(month, normal_m),
+        .filter(
+            Q(
+                status=Status.APPLICANT,
+                talked_on__isnull=True,
+                imported_through_step__lt=2,
+                applied_on__lte=_last_day_months_before(month, talk_m),
             )
-            .exclude(Exists(DevelopmentStep.objects.filter(member=OuterRef("member"), step=approval)))
-            .values_list("member_id", "member__name", "member__branch_id", "member__branch__name", "done_on")
+            | Q(status=Status.ACTIVIST, activist_on__lt=month, months_since__gt=0)
+            & Q(Exact(Mod(F("months_since"), Value(review_m)), 0))
+            | Q(status=Status.PROBATIONARY, probation_ends_on__lte=end, imported_through_step__lt=23)
+            & ~Exists(DevelopmentStep.objects.filter(member=OuterRef("pk"), step=23))
         )
-        for pk, name, branch_id, branch_name, met in steps:
-            due = member_rules.add_months(met, normal_m)
-            latest = member_rules.add_months(met, max_m)
+        .order_by()
+        .values_list(
+            "id", "name", "branch_id", "branch__name", "status", "applied_on", "activist_on", "months_since",
+            "probation_ends_on", "admitted_on",
+        )
+    )  # fmt: skip
+    for pk, name, branch_id, branch_name, status, applied, activist, since, ends_on, admitted in people:
+        if status == Status.APPLICANT:
+            due = member_rules.add_months(applied, talk_m)
+            items.append(DueItem("talk", 2, pk, name, branch_id, branch_name, due, due < today, applied))
+        elif status == Status.ACTIVIST:
+            # A reminder, never overdue: the next review follows six months later.
+            due = member_rules.add_months(activist, since)
             items.append(
-                DueItem(kind, approval, pk, name, branch_id, branch_name, due, due < today, met, latest)
+                DueItem("activist_review", 6, pk, name, branch_id, branch_name, due, False, activist)
+            )
+        else:
+            since_on = admitted or ends_on
+            items.append(
+                DueItem(
+                    "probation_end", 23, pk, name, branch_id, branch_name, ends_on, ends_on < today, since_on
+                )
             )
 
-    # Step 23: probation ends; the branch meeting discusses full membership from that day.
-    ends = (
-        members.filter(
-            status=Status.PROBATIONARY,
-            probation_ends_on__lte=end,
-            imported_through_step__lt=23,
+    def no_step(n: int) -> Exists:
+        return Exists(DevelopmentStep.objects.filter(member=OuterRef("member"), step=n))
+
+    meetings = (
+        _scoped(DevelopmentStep.objects.all(), org, "member__branch__")
+        .filter(step__in=(15, 23), done_on__lte=_last_day_months_before(month, normal_m))
+        .filter(
+            Q(step=15, member__status=Status.CANDIDATE) & ~no_step(17)
+            | Q(step=23, member__status=Status.PROBATIONARY) & ~no_step(24)
         )
-        .exclude(Exists(DevelopmentStep.objects.filter(member=OuterRef("pk"), step=23)))
-        .values_list(*fields, "probation_ends_on", "admitted_on")
+        .order_by()
+        .values_list(
+            "member_id", "member__name", "member__branch_id", "member__branch__name", "step", "done_on"
+        )
     )
-    for pk, name, branch_id, branch_name, ends_on, admitted in ends:
-        items.append(
-            DueItem(
-                "probation_end",
-                23,
-                pk,
-                name,
-                branch_id,
-                branch_name,
-                ends_on,
-                ends_on < today,
-                admitted or ends_on,
-            )
-        )
+    for pk, name, branch_id, branch_name, step, met in meetings:
+        kind, approval = ("admission_approval", 17) if step == 15 else ("full_approval", 24)
+        due, latest = member_rules.add_months(met, normal_m), member_rules.add_months(met, max_m)
+        items.append(DueItem(kind, approval, pk, name, branch_id, branch_name, due, due < today, met, latest))
+
     items.sort(key=lambda i: (i.due_on, i.branch_name, i.member_name, i.member_id))
     return items
