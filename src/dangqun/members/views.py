@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -37,6 +37,7 @@ from dangqun.core import permissions
 from dangqun.core.errors import NotFound, RuleViolation
 from dangqun.core.permissions import has_perm, scope_filter
 from dangqun.core.rulesets import ruleset_for
+from dangqun.core.validators import mask_id_number
 from dangqun.orgs.choices import OrgKind
 from dangqun.orgs.models import Organization
 
@@ -141,23 +142,52 @@ KEY_DATES = (
 )
 
 
-def _roster_rows(members: list[PartyMember], today: date) -> list[dict[str, Any]]:
-    rows = []
-    for m in members:
+ROW_FIELDS = (
+    "id",
+    "name",
+    "status",
+    "id_number",
+    "group__name",
+    "post",
+    "dues_category",
+    *(key for key, _label in KEY_DATES),
+)
+
+
+def _standing(full_on: date | None, today: date) -> int | None:
+    """党龄 in whole years (PartyMember.party_standing_years, on a row of values)."""
+    if full_on is None or today < full_on:
+        return None
+    return today.year - full_on.year - ((today.month, today.day) < (full_on.month, full_on.day))
+
+
+def _roster_rows(rows: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
+    """What a roster row shows, ready to print: the page renders 50 of them on every request,
+    so plain values (no model instances) and the strings made here, not in the template."""
+    out = []
+    years = {}
+    for r in rows:
         # Once full, the end of probation is history (the full-membership date says it).
-        skip = "probation_ends_on" if m.status == Status.FULL else ""
-        dates = [(label, getattr(m, key)) for key, label in KEY_DATES if getattr(m, key) and key != skip]
-        rows.append(
+        skip = "probation_ends_on" if r["status"] == Status.FULL else ""
+        standing = _standing(r["full_on"], today)
+        if standing not in years:
+            years[standing] = (
+                ngettext("%(n)d 年", "%(n)d 年", standing) % {"n": standing} if standing is not None else "—"
+            )
+        out.append(
             {
-                "member": m,
-                "status": Status(m.status).label,
-                "id_masked": m.id_number_masked,
-                "dates": dates,
-                "standing": m.party_standing_years(today),
-                "dues": DuesCategory(m.dues_category).label if m.dues_category else "",
+                "url": f"/members/{r['id']}/",
+                "name": r["name"],
+                "status": Status(r["status"]).label,
+                "id_masked": mask_id_number(r["id_number"]) or "—",
+                "group": r["group__name"] or "—",
+                "dates": [f"{label} {r[key]:%Y-%m-%d}" for key, label in KEY_DATES if r[key] and key != skip],
+                "standing": years[standing],
+                "post": r["post"] or "—",
+                "dues": DuesCategory(r["dues_category"]).label if r["dues_category"] else "—",
             }
         )
-    return rows
+    return out
 
 
 @scoped
@@ -168,7 +198,7 @@ def roster(request: HttpRequest, org_id: int) -> HttpResponse:
     groups = list(Organization.objects.filter(parent=branch, kind=OrgKind.GROUP).only("id", "name"))
     form = RosterFilterForm(request.GET, groups)
     filters = form.filters()
-    qs = queries.branch_roster(branch, **filters).defer("phone")
+    qs = queries.branch_roster(branch, **filters).values(*ROW_FIELDS)
     page = Paginator(qs, ROSTER_PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     context = {
