@@ -59,26 +59,37 @@ def test_a_key_reused_for_another_item_is_refused(
     assert r.json()["code"] == "idempotency_key_reused"
 
 
-def test_a_racing_retry_that_loses_the_unique_key_answers_with_the_winner(
-    applicant, simple_item, monkeypatch, calendar_2027
+def test_a_retry_that_meets_the_unique_key_answers_with_the_first_application(
+    applicant, simple_item, calendar_2027
 ):
+    # No lookup before the insert: the retry (or a racing twin) fails the unique constraint
+    # inside its own savepoint and reads the winner's row.
     winner = actions.do_create_and_submit(
         simple_item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="k"
     )
-    real = actions._by_key
-    calls = []
-
-    def late_check(actor, key):
-        calls.append(key)
-        return None if len(calls) == 1 else real(actor, key)  # the racer checked before the winner committed
-
-    monkeypatch.setattr(actions, "_by_key", late_check)
     loser = actions.do_create_and_submit(
         simple_item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="k"
     )
     assert loser.replayed
     assert loser.application.pk == winner.application.pk
     assert Application.objects.count() == 1
+    assert SerialCounter.objects.get().last == 1  # the loser's rolled-back work took no serial
+
+
+def test_a_retry_after_the_item_was_suspended_still_gets_the_first_answer(
+    applicant, simple_item, street_admin, calendar_2027
+):
+    from dangqun.onestop.actions import do_save_item
+
+    first = actions.do_create_and_submit(
+        simple_item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="s"
+    )
+    do_save_item(simple_item, actor=street_admin, status="suspended")
+    again = actions.do_create_and_submit(
+        simple_item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="s"
+    )
+    assert again.replayed
+    assert again.application.number == first.application.number
 
 
 def test_the_idempotency_key_is_unique_per_client_in_the_database(applicant, simple_item):
@@ -141,7 +152,8 @@ def test_the_queue_shows_countdowns_warnings_and_overdue_flags(client, window_st
     page = client.get("/services/queue/")
     assert page.status_code == 200
     text = page.content.decode()
-    assert "已超期" in text and "预警" in text
+    assert "已超期" in text
+    assert "预警" in text
     rows = client.get("/api/v1/queue").json()["items"]
     flags = {r["number"]: r["flag"] for r in rows}
     assert flags[queue_apps["overdue"].number] == "overdue"

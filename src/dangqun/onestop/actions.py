@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -584,19 +584,54 @@ def _missing_materials(app: Application, *, include_deficient: bool = False) -> 
 
 
 def _next_serial(prefix: str, day: date) -> int:
-    """One more serial for (prefix, day), safe under concurrency (see SerialCounter)."""
-    SerialCounter.objects.bulk_create([SerialCounter(prefix=prefix, day=day, last=0)], ignore_conflicts=True)
-    SerialCounter.objects.filter(prefix=prefix, day=day).update(last=F("last") + 1)
-    return SerialCounter.objects.filter(prefix=prefix, day=day).values_list("last", flat=True).get()
+    """One more serial for (prefix, day), safe under concurrency, in one statement.
+
+    INSERT … ON CONFLICT DO UPDATE … RETURNING (PostgreSQL; SQLite ≥ 3.35): the conflicting row is
+    locked and incremented atomically, so concurrent submissions get consecutive serials.
+    """
+    table = connection.ops.quote_name(SerialCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (prefix, day, last) VALUES (%s, %s, 1) "  # noqa: S608 — the model's table
+            f"ON CONFLICT (prefix, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [prefix, connection.ops.adapt_datefield_value(day)],
+        )
+        return cursor.fetchone()[0]
 
 
-def _apply_deadlines(app: Application) -> None:
+def _number_application(pk: int, prefix: str, day: date) -> str:
+    """Allocate the day's next serial and write the number (办件编号) onto the application.
+
+    PostgreSQL does both in one statement (a data-modifying CTE); elsewhere two statements.
+    """
+    if connection.vendor != "postgresql":
+        number = R.application_number(prefix, day, _next_serial(prefix, day))
+        Application.objects.filter(pk=pk).update(number=number)
+        return number
+    counters = connection.ops.quote_name(SerialCounter._meta.db_table)
+    apps = connection.ops.quote_name(Application._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH s AS (INSERT INTO {counters} (prefix, day, last) VALUES (%s, %s, 1) "  # noqa: S608 — model tables
+            f"ON CONFLICT (prefix, day) DO UPDATE SET last = {counters}.last + 1 RETURNING last) "
+            f"UPDATE {apps} SET number = %s || lpad(s.last::text, 4, '0') FROM s WHERE {apps}.id = %s "
+            f"RETURNING {apps}.number",
+            [prefix, day, f"{prefix}{day:%Y%m%d}", pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def _apply_deadlines(app: Application, notice_days: int | None = None) -> None:
     """Recompute the stored deadlines and the queue's due date from the clock facts."""
+    if notice_days is None:
+        notice_days = ruleset_for(app.department, app.received_on, prefix="onestop.")[
+            "onestop.notice_working_days"
+        ]
     d = R.deadlines(
         app.received_on,
         promised=app.promised_days,
         decision=app.decision_days,
-        notice=ruleset_for(None, app.received_on, prefix="onestop.")["onestop.notice_working_days"],
+        notice=notice_days,
         stopped_days=app.stopped_days,
         extension_days=app.extension_days,
         add_days=workcalendar.add_working_days,
@@ -635,12 +670,39 @@ def do_submit_application(
         if app.number:
             return Submitted(app, True)
         raise RuleViolation("not_draft", _("这份申请已不是草稿。"))
+    have = set(ApplicationMaterial.objects.filter(application=app).values_list("material_id", flat=True))
+    _finish_submission(app, have, actor=actor, undertaking=undertaking, on=on)
+    return Submitted(app, False)
+
+
+def _finish_submission(
+    app: Application,
+    have: set[int],
+    *,
+    actor: Any,
+    undertaking: str,
+    on: date | None,
+    materials: list[Material] | None = None,
+    then: Any = None,
+) -> Application:
+    """The checks and facts of a submission, shared by the draft path and the one-call API path:
+    every problem at once; the limits and the deadlines; the row; the number and the check code;
+    the event, the audit and the announcement. `have`: the materials handed in (uploaded or
+    shared); `then(app)` runs once the row exists (the one-call path adds its materials).
+
+    The serial is allocated last, just before commit: its counter row is locked from that
+    statement to the end of the transaction, so concurrent submissions of one item wait for a
+    few statements only, not for the whole submission.
+    """
     item = app.item
     if item.status != ItemStatus.ACTIVE:
         raise RuleViolation("item_inactive", _("该事项目前暂停或已取消办理，不能提交。"))
     today = _today(on)
     cleaned, problems = R.clean_form(item.form_schema, app.form_data)
-    missing = _missing_materials(app)
+    listed = materials if materials is not None else list(item.materials.all())
+    required = [m for m in listed if m.required and m.pk not in have]
+    missing = [m for m in required if not (m.deficiency_allowed and not m.core)]
+    deficient = [m for m in required if m.deficiency_allowed and not m.core]
     for m in missing:
         problems.append(
             Violation(
@@ -650,7 +712,6 @@ def do_submit_application(
                 details={"material_id": m.pk},
             )
         )
-    deficient = [m for m in _missing_materials(app, include_deficient=True) if m not in missing]
     if deficient and not undertaking.strip():
         names = "、".join(m.name for m in deficient)
         problems.append(
@@ -672,23 +733,23 @@ def do_submit_application(
         limits.decision,
         limits.max_extension,
     )
-    app.number = R.application_number(
-        item.implementation_code, today, _next_serial(item.implementation_code, today)
-    )
     app.check_code = "".join(secrets.choice(CHECK_CODE_ALPHABET) for _ in range(6))
     if deficient:
         app.undertaking = undertaking.strip()
         app.undertaking_signed_at = timezone.now()
     from_state = app.state
     app.submit()
-    _apply_deadlines(app)
+    _apply_deadlines(app, notice_days=limits.notice)
     app.save()
+    if then is not None:
+        then(app)
     event = _event(
         app, actor, "submit", from_state, promised_due=app.promised_due, deficient=[m.name for m in deficient]
     )
+    app.number = _number_application(app.pk, item.implementation_code, today)
     audit(actor, "onestop.application.submit", app, number=app.number, promised_due=app.promised_due)
     _announce(app, event)
-    return Submitted(app, False)
+    return app
 
 
 def do_create_and_submit(
@@ -701,36 +762,84 @@ def do_create_and_submit(
     undertaking: str = "",
     on: date | None = None,
 ) -> Submitted:
-    """One call for API clients: a draft, its form, the shared materials, submitted.
+    """One call for API clients: the form and the shared materials, submitted (no draft stage).
 
     With an Idempotency-Key, a retry (even one racing the first request) returns the application
     made the first time: the key is unique per client, and a losing racer reads the winner's row.
     """
     key = (idempotency_key or "").strip()[:80] or None
-    if key is not None:
-        existing = _by_key(actor, key)
-        if existing is not None:
-            return _replay(existing, item)
+    # No lookup first: a new key (the common case) costs nothing extra; a replayed key fails the
+    # unique constraint at the INSERT, early in the transaction, and reads the first answer.
     try:
         with transaction.atomic():
-            app = do_start_application(item, actor=actor, on=on)
-            if key is not None:
-                app.idempotency_key = key
-                app.save(update_fields=["idempotency_key"])
-            app, _problems = do_save_draft(app, form, actor=actor)
-            if shared:
-                for m in item.materials.exclude(shared=""):
-                    if shared_available(app.applicant, m.shared):
-                        do_use_shared_material(app, m, actor=actor)
-            return do_submit_application(app, actor=actor, undertaking=undertaking, on=on)
+            return Submitted(
+                _create_submitted(
+                    item, form, actor=actor, key=key, shared=shared, undertaking=undertaking, on=on
+                ),
+                False,
+            )
     except IntegrityError:
         if key is None:
             raise
-        # A concurrent request with the same key won the unique constraint: answer with its row.
+        # The key was used before (a retry, or a concurrent request that won the unique
+        # constraint): answer with that application.
         existing = _by_key(actor, key)
         if existing is None:
             raise
         return _replay(existing, item)
+    except RuleViolation:
+        # A retry of a submission that was accepted, refused now (e.g. the item was suspended in
+        # between): the first answer still stands.
+        existing = _by_key(actor, key) if key is not None else None
+        if existing is None:
+            raise
+        return _replay(existing, item)
+
+
+def _create_submitted(
+    item: ServiceItem,
+    form: dict[str, Any],
+    *,
+    actor: Any,
+    key: str | None,
+    shared: bool,
+    undertaking: str,
+    on: date | None,
+) -> Application:
+    """The one-call path: the application is inserted already submitted, with its shared
+    materials, in one transaction (no draft round trips: this is the hot path of API clients)."""
+    require(actor, "onestop.apply")
+    app = Application(
+        item=item,
+        item_version=item.version,
+        applicant=actor,
+        created_by=actor,
+        department=item.department,  # loaded with the item (queries.access_item)
+        receiving_org=item.receiving_org,
+        channel=Channel.WEB,
+        idempotency_key=key,
+    )
+    cleaned, _problems = R.clean_form(
+        item.form_schema, {**_prefill(item.form_schema, actor), **form}, partial=True
+    )
+    app.form_data = cleaned
+    materials = list(item.materials.all())
+    offered = [m for m in materials if shared and m.shared and shared_available(actor, m.shared)]
+
+    def add_materials(saved: Application) -> None:
+        ApplicationMaterial.objects.bulk_create(
+            [ApplicationMaterial(application=saved, material=m, from_shared=True) for m in offered]
+        )
+
+    return _finish_submission(
+        app,
+        {m.pk for m in offered},
+        actor=actor,
+        undertaking=undertaking,
+        on=on,
+        materials=materials,
+        then=add_materials,
+    )
 
 
 def _by_key(actor: Any, key: str) -> Application | None:

@@ -31,6 +31,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import rjieba
@@ -44,6 +45,8 @@ RELOAD_SECONDS = 30.0
 MAX_QUERY = 50
 NAME_WEIGHT, TEXT_WEIGHT = 3, 1
 EXACT, PREFIX, FUZZY, CHARS = 1.0, 0.7, 0.5, 0.4
+PHRASE_BONUS = 2.0  # the query as written appears in the name
+COVERAGE_BONUS = 10.0  # per matched term, when no item matches them all
 MAX_PREFIX_EXPANSION = 64
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -122,6 +125,7 @@ class Doc:
     life_events: frozenset[str]
     channels: frozenset[str]
     tokens: dict[str, int]  # token -> field weight
+    stamp: Any = None  # updated_at when read
 
 
 @dataclass
@@ -134,29 +138,59 @@ class Hit:
     score: float
 
 
+def _tiebreak(name: str) -> float:
+    """Below any real score difference (≥ 0.1): among equal scores, shorter names first."""
+    return (200 - min(len(name), 199)) * 1e-6
+
+
 @dataclass
 class SearchIndex:
-    """An inverted index over the active items: postings, a sorted vocabulary, a deletion index."""
+    """An inverted index over the active items: postings, a sorted vocabulary, a deletion index.
+
+    A posting's weight is the field weight plus a tiny tie-break, so that the ranking is the
+    score itself and the top hits come from heapq over the postings (C speed), without a Python
+    key function per candidate: that keeps a 15,000-hit query over 100,000 items in a few ms.
+    """
 
     docs: dict[int, Doc] = field(default_factory=dict)
-    postings: dict[str, dict[int, int]] = field(default_factory=dict)
-    chars: dict[str, set[int]] = field(default_factory=dict)
+    postings: dict[str, dict[int, float]] = field(default_factory=dict)
     by_department: dict[int, set[int]] = field(default_factory=dict)
     by_event: dict[str, set[int]] = field(default_factory=dict)
     by_channel: dict[str, set[int]] = field(default_factory=dict)
+    stamps: dict[int, Any] = field(default_factory=dict)  # pk -> updated_at of every row read
     _vocab: list[str] | None = None
     _del_index: dict[str, set[str]] | None = None
+    _chars: dict[str, set[int]] | None = None  # character -> items, built on first need
 
     # --- building ---
+
+    def _index_chars(self, doc: Doc) -> None:
+        assert self._chars is not None  # noqa: S101 — only called once the table exists
+        for tok in doc.tokens:
+            if _CJK.match(tok):
+                for ch in tok:
+                    self._chars.setdefault(ch, set()).add(doc.pk)
+
+    @property
+    def chars(self) -> dict[str, set[int]]:
+        if self._chars is None:
+            self._chars = {}
+            for doc in self.docs.values():
+                self._index_chars(doc)
+        return self._chars
 
     def add(self, doc: Doc) -> None:
         self.remove(doc.pk)
         self.docs[doc.pk] = doc
+        tb = _tiebreak(doc.name)
+        postings = self.postings
         for tok, weight in doc.tokens.items():
-            self.postings.setdefault(tok, {})[doc.pk] = weight
-            if _CJK.match(tok):
-                for ch in tok:
-                    self.chars.setdefault(ch, set()).add(doc.pk)
+            posting = postings.get(tok)
+            if posting is None:
+                posting = postings[tok] = {}
+            posting[doc.pk] = weight + tb
+        if self._chars is not None:
+            self._index_chars(doc)
         self.by_department.setdefault(doc.department_id, set()).add(doc.pk)
         for ev in doc.life_events:
             self.by_event.setdefault(ev, set()).add(doc.pk)
@@ -174,9 +208,9 @@ class SearchIndex:
                 posting.pop(pk, None)
                 if not posting:
                     del self.postings[tok]
-            if _CJK.match(tok):
+            if self._chars is not None and _CJK.match(tok):
                 for ch in tok:
-                    self.chars.get(ch, set()).discard(pk)
+                    self._chars.get(ch, set()).discard(pk)
         self.by_department.get(doc.department_id, set()).discard(pk)
         for ev in doc.life_events:
             self.by_event.get(ev, set()).discard(pk)
@@ -229,19 +263,29 @@ class SearchIndex:
         return list(found.items())
 
     def _score_term(self, term: str) -> dict[int, float]:
+        """pk -> the term's score for every matching item (the best match per item)."""
+        matches = self._term_matches(term)
+        if len(matches) == 1 and matches[0][1] == EXACT:
+            return self.postings[matches[0][0]]  # the common case: no copy at all
         scores: dict[int, float] = {}
-        for tok, quality in self._term_matches(term):
-            for pk, weight in self.postings[tok].items():
-                s = weight * quality
-                if s > scores.get(pk, 0.0):
-                    scores[pk] = s
+        # lowest quality first, so that a better match of the same item overwrites a worse one
+        for tok, quality in sorted(matches, key=lambda m: m[1]):
+            posting = self.postings[tok]
+            if quality == EXACT:
+                scores.update(posting)
+            else:
+                scores.update(
+                    {pk: w * quality for pk, w in posting.items() if w * quality > scores.get(pk, 0.0)}
+                )
         if not scores and _CJK.match(term):
             # An abbreviation (社保) or an unknown word: items holding every character of it.
             sets = [self.chars.get(ch) for ch in dict.fromkeys(term)]
             if sets and all(sets):
                 common = set.intersection(*sets)  # type: ignore[arg-type]
                 for pk in common:
-                    scores[pk] = CHARS * NAME_WEIGHT if term[0] in self.docs[pk].name else CHARS
+                    doc = self.docs[pk]
+                    weight = NAME_WEIGHT if term[0] in doc.name else TEXT_WEIGHT
+                    scores[pk] = CHARS * weight + _tiebreak(doc.name)
         return scores
 
     def search(
@@ -267,40 +311,46 @@ class SearchIndex:
         terms = query_terms(q)
         if not terms:
             return [], 0  # browsing without words: the caller lists from the database
-        per_term = [self._score_term(t) for t in terms]
-        totals: dict[int, float] = {}
-        coverage: dict[int, int] = {}
-        for scores in per_term:
-            for pk, s in scores.items():
-                if allowed is not None and pk not in allowed:
-                    continue
-                totals[pk] = totals.get(pk, 0.0) + s
-                coverage[pk] = coverage.get(pk, 0) + 1
+        per_term = sorted((self._score_term(t) for t in terms), key=len)
+        totals = self._all_terms(per_term, allowed)
+        if not totals:
+            totals = self._most_terms(per_term, allowed)
         if not totals:
             return [], 0
-        need = len(terms)
-        full = [pk for pk, c in coverage.items() if c == need]
-        pool_pks = full or list(totals)
         phrase = q.replace(" ", "")
-        ranked = heapq.nlargest(
-            limit,
-            pool_pks,
-            key=lambda pk: (
-                coverage[pk],
-                totals[pk] + (2.0 if phrase and phrase in self.docs[pk].name else 0.0),
-                -len(self.docs[pk].name),
-                -pk,
-            ),
-        )
-        hits = [
-            self._hit(self.docs[pk], totals[pk] + (2.0 if phrase and phrase in self.docs[pk].name else 0.0))
-            for pk in ranked
-        ]
-        return hits, len(pool_pks)
+        # The phrase bonus (the query as written inside the name) reorders the best candidates.
+        pool = heapq.nlargest(max(limit * 3, 30), totals.items(), key=itemgetter(1))
+        ranked = sorted(
+            ((pk, s + (PHRASE_BONUS if phrase in self.docs[pk].name else 0.0)) for pk, s in pool),
+            key=itemgetter(1),
+            reverse=True,
+        )[:limit]
+        return [self._hit(self.docs[pk], score) for pk, score in ranked], len(totals)
+
+    @staticmethod
+    def _all_terms(per_term: list[dict[int, float]], allowed: set[int] | None) -> dict[int, float]:
+        """Items matching every term, with the sum of the term scores (smallest posting first)."""
+        first = per_term[0]
+        if len(per_term) == 1 and allowed is None:
+            return first
+        keys = first.keys() & allowed if allowed is not None else first.keys()
+        for other in per_term[1:]:
+            keys = keys & other.keys()
+        return {pk: sum(scores[pk] for scores in per_term) for pk in keys}
+
+    @staticmethod
+    def _most_terms(per_term: list[dict[int, float]], allowed: set[int] | None) -> dict[int, float]:
+        """No item matches every term: rank by how many terms match, then by score."""
+        totals: dict[int, float] = {}
+        for scores in per_term:
+            for pk, s in scores.items():
+                if allowed is None or pk in allowed:
+                    totals[pk] = totals.get(pk, 0.0) + s + COVERAGE_BONUS
+        return totals
 
     @staticmethod
     def _hit(doc: Doc, score: float) -> Hit:
-        return Hit(doc.pk, doc.code, doc.name, doc.department_id, doc.department, round(score, 3))
+        return Hit(doc.pk, doc.code, doc.name, doc.department_id, doc.department, round(score, 2))
 
 
 def query_terms(q: str) -> list[str]:
@@ -386,21 +436,38 @@ FIELDS = (
 
 
 def _load_rows(index: SearchIndex, since: datetime | None) -> datetime | None:
+    """Read the catalog into `index`: everything, or the rows changed since the watermark.
+
+    The re-read looks a few seconds behind the watermark (a transaction may commit after a
+    later-stamped one was read) but first fetches only (pk, updated_at), so rows it already
+    holds unchanged cost nothing more.
+    """
     from .choices import ItemStatus
     from .models import ServiceItem
 
-    qs = ServiceItem.objects.all()
-    if since is not None:
-        # A margin covers transactions that committed after a later-stamped one was read.
-        qs = qs.filter(updated_at__gte=since - timedelta(seconds=5))
     watermark = since
-    for row in qs.values(*FIELDS).iterator(chunk_size=5000):
+
+    def take(row: dict[str, Any]) -> None:
+        nonlocal watermark
+        index.stamps[row["pk"]] = row["updated_at"]
         if row["status"] == ItemStatus.ACTIVE:
-            index.add(doc_from_row(row))
+            doc = doc_from_row(row)
+            doc.stamp = row["updated_at"]
+            index.add(doc)
         else:
             index.remove(row["pk"])
         if watermark is None or row["updated_at"] > watermark:
             watermark = row["updated_at"]
+
+    if since is None:
+        for row in ServiceItem.objects.values(*FIELDS).iterator(chunk_size=5000):
+            take(row)
+        return watermark
+    window = ServiceItem.objects.filter(updated_at__gte=since - timedelta(seconds=5))
+    changed = [pk for pk, at in window.values_list("pk", "updated_at") if index.stamps.get(pk) != at]
+    for i in range(0, len(changed), 1000):
+        for row in ServiceItem.objects.filter(pk__in=changed[i : i + 1000]).values(*FIELDS):
+            take(row)
     return watermark
 
 
