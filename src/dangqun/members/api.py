@@ -297,3 +297,7 @@ def record_step(request: HttpRequest, member_id: Path[PK], data: StepIn):
             "flags": record.flags,
         },
     )
+
+
+# Transfers, letters, flowing members, the dues ledger and payments (members/api_transfers.py).
+router.add_router("", "dangqun.members.api_transfers.router")

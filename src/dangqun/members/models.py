@@ -476,3 +476,14 @@ class DuesPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} {self.period_start:%Y-%m} ×{self.months}: {self.amount}"
+
+
+# Transfers, introduction letters and flowing members live in transfers.py (party.md §6);
+# imported here so that Django registers them with the app's models.
+from .transfers import (  # noqa: E402, F401
+    FlowingContact,
+    FlowingMember,
+    IntroductionLetter,
+    LetterCounter,
+    Transfer,
+)
