@@ -104,7 +104,7 @@ def _member_context(
             initial={
                 "year": today.year if not fixed_this_year else today.year + 1,
                 "category": member.dues_category or DuesCategory.EMPLOYED,
-            }
+            },
         )
     if can_change and payment_form is None:
         payment_form = DuesPaymentForm(
