@@ -176,7 +176,8 @@ def test_running_twice_creates_nothing_new(seeded):
 
 
 def test_the_run_is_audited_as_one_event(seeded):
-    events = AuditEvent.objects.all()
+    # The people and the tree are one event; the catalog items are audited one by one.
+    events = AuditEvent.objects.exclude(action="onestop.item.create")
     assert [e.action for e in events] == ["seed.run"]
     assert events[0].payload["residents"] == SCALE
 

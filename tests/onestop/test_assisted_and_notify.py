@@ -224,9 +224,8 @@ def test_a_failed_webhook_is_retried_with_backoff_until_delivered(
 
 
 def test_seed_catalog_builds_a_realistic_catalog_once(db):
-    call_command("seed", "--no-progress", "--scale", "5", stdout=StringIO())
     out = StringIO()
-    call_command("seed_catalog", stdout=out)
+    call_command("seed", "--no-progress", "--scale", "5", stdout=out)  # the demo seed includes it
     assert "新建 70 项" in out.getvalue()
     per_department = dict(ServiceItem.objects.values_list("department__short_name").annotate(n=Count("id")))
     assert set(per_department) == {
@@ -251,3 +250,12 @@ def test_seed_catalog_builds_a_realistic_catalog_once(db):
     assert "跳过 70 项" in again.getvalue()
     assert ServiceItem.objects.count() == 70
     assert all(len(c) == 31 for c in ServiceItem.objects.values_list("implementation_code", flat=True))
+
+
+def test_seed_reset_rebuilds_the_street_with_its_catalog(db):
+    call_command("seed", "--no-progress", "--scale", "5", stdout=StringIO())
+    first = set(ServiceItem.objects.values_list("code", flat=True))
+    out = StringIO()
+    call_command("seed", "--no-progress", "--scale", "5", "--reset", stdout=out)
+    assert "已清除演示事项 70 项" in out.getvalue()
+    assert set(ServiceItem.objects.values_list("code", flat=True)) == first

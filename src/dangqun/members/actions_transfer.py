@@ -32,7 +32,7 @@ from dangqun.orgs.models import Organization
 from dangqun.orgs.rules import add_months
 
 from . import rules_transfer as RT
-from .actions import _locked, _recount, _rules, _user
+from .actions import _check_date, _locked, _recount, _rules, _user
 from .choices import MEMBER_STATUSES, Status
 from .letters import allocate_number, issuing_committee, letter_number
 from .models import DuesPayment, PartyMember
@@ -299,6 +299,7 @@ def do_issue_letter(
     most party.transfer.letter_valid_months (cross-province ..._cross_province; the longest
     allowed when none is given). The member stays in the branch until the receipt."""
     require(actor, "members.change", member.branch)
+    _check_date(issued_on, "issued_on")  # before any month arithmetic on it
     member = _locked(member)
     rules = _rules(member.branch, issued_on)
     today = _today()
@@ -443,9 +444,11 @@ def do_register_flowing(
 ) -> FlowingMember:
     """登记流动党员: where, how to reach them, since when. The registration is the first contact."""
     require(actor, "members.change", member.branch)
-    member = _locked(member)
     today = _today()
     registered_on = registered_on or today
+    _check_date(registered_on, "registered_on")  # before any month arithmetic on them
+    _check_date(since, "since")
+    member = _locked(member)
     found: list[Violation] = []
     if member.status not in MEMBER_STATUSES:
         found.append(

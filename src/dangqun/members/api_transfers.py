@@ -56,9 +56,12 @@ def _month_text(d: date | None) -> str | None:
     return None if d is None else f"{d:%Y-%m}"
 
 
-def _month(text: str) -> date:
-    year, month = text.split("-")
-    return date(int(year), int(month), 1)
+def _month(text: str, field: str = "month") -> date:
+    """The first day of a "YYYY-MM" month; a year outside 1900–2100 is a typing error (422)."""
+    year, month = (int(p) for p in text.split("-"))
+    if not 1900 <= year <= 2100:
+        raise RuleViolation("invalid_month", _("月份应在 1900 年至 2100 年之间。"), field=field)
+    return date(year, month, 1)
 
 
 def _label(choices, value: str) -> str:
@@ -628,7 +631,7 @@ def record_payment(request: HttpRequest, data: PaymentIn, idempotency_key: Idemp
     replayed = DuesPayment.objects.filter(idempotency_key=idempotency_key.strip()).exists()
     payment = actions.do_record_dues_payment(
         member,
-        period_start=_month(data.period_start),
+        period_start=_month(data.period_start, "period_start"),
         months=data.months,
         method=data.method,
         amount=data.amount,

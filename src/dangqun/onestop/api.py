@@ -273,8 +273,8 @@ def staff_queue(request: HttpRequest, filters: Query[QueueFilters]):
         queries.QueueFilters(state=filters.state or "", due=filters.due or "", department=filters.department),
         today,
     )
-    start = (filters.page - 1) * filters.page_size
-    rows = list(qs[start : start + filters.page_size])
+    page = queries.queue_page(qs, filters.page, filters.page_size)
+    rows = page.rows
     warning = ruleset_for(None, today, prefix="onestop.")["onestop.countdown_warning_working_days"]
     items = []
     for app in rows:
@@ -292,7 +292,7 @@ def staff_queue(request: HttpRequest, filters: Query[QueueFilters]):
                 "flag": cd.flag,
             }
         )
-    return {"count": qs.count(), "page": filters.page, "items": items}
+    return {"count": page.count, "more": page.more, "page": page.number, "items": items}
 
 
 # --- public tracking ---------------------------------------------------------------------------

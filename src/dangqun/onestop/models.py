@@ -316,6 +316,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
     promised_due = models.DateField(_("承诺办结日期"), null=True, blank=True)
     decision_due = models.DateField(_("法定办结期限"), null=True, blank=True)
     delivery_due = models.DateField(_("送达期限"), null=True, blank=True)
+    # The deadline the queue sorts by; NULL exactly when the application is closed (or a draft).
     due_date = models.DateField(_("当前期限"), null=True, blank=True)
     accepted_on = models.DateField(_("受理日期"), null=True, blank=True)
     deemed_accepted = models.BooleanField(_("逾期未告知视为受理"), default=False)
@@ -340,17 +341,13 @@ class Application(ConcurrentTransitionMixin, models.Model):
             ),
         ]
         indexes = [
-            # The staff queue: open applications by due date, within a department or a window.
-            models.Index(
-                fields=["department", "due_date", "id"],
-                name="app_queue_department",
-                condition=models.Q(state__in=OPEN_STATES),
-            ),
-            models.Index(
-                fields=["receiving_org", "due_date", "id"],
-                name="app_queue_receiving",
-                condition=models.Q(state__in=OPEN_STATES),
-            ),
+            # The staff queue: open applications by due date, within a department or a window, or
+            # across the whole scope. Not partial: SQLite cannot match a partial index's condition
+            # against bound parameters. Closed applications have no due date (NULL), so the queue's
+            # "due_date IS NOT NULL" skips them in every one of these indexes.
+            models.Index(fields=["department", "due_date", "id"], name="app_queue_department"),
+            models.Index(fields=["receiving_org", "due_date", "id"], name="app_queue_receiving"),
+            models.Index(fields=["due_date", "id"], name="app_queue_due"),
             models.Index(fields=["applicant", "created_at"], name="app_applicant"),
         ]
 

@@ -169,7 +169,8 @@ class QueueRowOut(Schema):
 
 
 class QueuePageOut(Schema):
-    count: int
+    count: int = Field(..., description="总数（最多计到 10000）")
+    more: bool = Field(False, description="是否超过 10000 件")
     page: int
     items: list[QueueRowOut]
 

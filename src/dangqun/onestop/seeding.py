@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import ProtectedError
 
+from dangqun.core.audit import audit
 from dangqun.core.seed_plan import DEPARTMENTS, WINDOWS
 from dangqun.core.seeding import seeded_street
 from dangqun.core.validators import credit_check_char
@@ -77,6 +79,24 @@ def _resolve_process(
             if isinstance(org, str) and org.startswith("@"):
                 task["org"] = departments[org[1:]].pk
     return process
+
+
+def wipe_catalog(*, log: Callable[[str], None] = lambda _m: None) -> int:
+    """Delete the items of the demo street's departments (before `dangqun seed --reset`). Items
+    with applications are protected: then nothing is deleted and the error says why."""
+    street = seeded_street()
+    if street is None:
+        return 0
+    lo, hi = street.subtree_range()
+    items = ServiceItem.objects.filter(department__path__gte=lo, department__path__lt=hi)
+    try:
+        with transaction.atomic():
+            deleted = items.delete()[1].get(ServiceItem._meta.label, 0)
+            audit(SeedActor(), "onestop.item.wipe_demo", street, deleted=deleted)
+    except ProtectedError as exc:
+        raise CatalogSeedError("演示事项已有办件，不能自动清除；请使用新数据库。") from exc
+    log(f"已清除演示事项 {deleted} 项。")
+    return deleted
 
 
 def seed_catalog(*, update: bool = False, log: Callable[[str], None] = lambda _m: None) -> CatalogReport:

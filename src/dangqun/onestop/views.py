@@ -438,9 +438,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         number=request.GET.get("number", "")[:48],
     )
     qs = queries.queue(request.user, filters, today)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    page = queries.queue_page(qs, number)
     warning = ruleset_for(None, today, prefix="onestop.")["onestop.countdown_warning_working_days"]
-    rows = [(app, queries.countdown(app, today, warning)) for app in page.object_list]
+    rows = [(app, queries.countdown(app, today, warning)) for app in page.rows]
     scope_departments = list(
         Organization.objects.filter(scope_filter(request.user, "onestop.view"), kind=OrgKind.DEPARTMENT)
         .order_by("path")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dangqun.core import seeding
@@ -32,6 +34,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["batch_size"] < 1:
             raise CommandError("--batch-size 必须大于 0。")
+        catalog = apps.is_installed("dangqun.onestop")
+        if options["reset"] and catalog:
+            call_command("seed_catalog", "--wipe", stdout=self.stdout)
         try:
             report = seeding.seed(
                 seed=options["seed"],
@@ -55,6 +60,10 @@ class Command(BaseCommand):
             )
             timings = "，".join(f"{k} {v:.1f}s" for k, v in report.timings.items())
             self.stdout.write(f"分项用时：{timings}")
+        if catalog:
+            # The service catalog hangs under the street's departments; named, not imported, so
+            # core does not depend on the apps built on it. Re-running it adds nothing.
+            call_command("seed_catalog", stdout=self.stdout)
         self._print_accounts()
 
     def _print_accounts(self) -> None:
