@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
@@ -20,11 +21,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dangqun.certs.actions import do_issue_certificate
+from dangqun.certs.catalog import CERT_TYPES
+from dangqun.certs.models import Certificate
 from dangqun.core import workcalendar
 from dangqun.core.audit import audit
 from dangqun.core.errors import NotFound, PermissionDenied, RuleViolation, Violation, raise_if_any
 from dangqun.core.permissions import has_perm, require
 from dangqun.core.rulesets import ruleset_for
+from dangqun.core.validators import mask_id_number, validate_credit_code
 
 from . import expr, search, uploads
 from . import rules as R
@@ -53,7 +58,14 @@ from .models import (
     SerialCounter,
     ServiceItem,
 )
-from .queries import can_decide, can_handle, is_applicant_side, shared_available
+from .queries import (
+    application_certificate,
+    can_decide,
+    can_handle,
+    certificate_source,
+    is_applicant_side,
+    shared_available,
+)
 
 CHECK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a window
 
@@ -93,6 +105,7 @@ ITEM_FIELDS = (
     "process",
     "result_type",
     "result_name",
+    "certificate_type",
     "status",
     "address",
     "hours",
@@ -122,9 +135,36 @@ def _check_item(item: ServiceItem) -> list[Violation]:
         out.append(
             Violation("life_event", _("未知的一件事主题：%(c)s") % {"c": "、".join(bad)}, field="life_events")
         )
+    if item.certificate_type:
+        out.extend(_check_certificate_type(item))
     if len(item.code) != 12 or len(item.implementation_code) != 31:
         out.append(Violation("item_code", _("基本编码须为 12 位，实施编码须为 31 位。"), field="code"))
     return out
+
+
+def _check_certificate_type(item: ServiceItem) -> list[Violation]:
+    """An item that issues e-certificates names a known type, and its department (the issuer)
+    has a valid 统一社会信用代码: told when configuring, not only when the first approval fails."""
+    if item.certificate_type not in CERT_TYPES:
+        return [
+            Violation(
+                "certificate_type",
+                _("未知的电子证照类型：%(c)s") % {"c": item.certificate_type},
+                field="certificate_type",
+            )
+        ]
+    try:
+        validate_credit_code(item.department.credit_code)
+    except ValidationError:
+        return [
+            Violation(
+                "certificate_issuer",
+                _("实施主体“%(org)s”未登记有效的统一社会信用代码，不能签发电子证照。")
+                % {"org": item.department.name},
+                field="certificate_type",
+            )
+        ]
+    return []
 
 
 def check_process(process: Any) -> list[Violation]:
@@ -1286,8 +1326,65 @@ def do_decide(
     app.save()
     event = _event(app, actor, "decide", from_state, reasons.strip(), outcome=outcome)
     audit(actor, "onestop.application.decide", app, outcome=outcome)
+    if outcome == Outcome.APPROVED:
+        # In the decision's transaction: an approval whose certificate cannot be issued (no credit
+        # code, no signing key) is not recorded either, and staff see why.
+        _issue_result_certificate(app, actor)
     _announce(app, event)
     return app
+
+
+def certificate_data(app: Application) -> tuple[dict[str, str], dict[str, str]]:
+    """(holder, data) of an application's e-certificate.
+
+    The holder is named by the applicant's real name only: the PDF then prints the ID number
+    masked (what the holder shows to others), never in full. The data names the item, the
+    application number and the decision date, so the certificate leads back to the case.
+    """
+    applicant = app.applicant
+    name = (applicant.full_name or str(app.form_data.get("applicant_name", "")) or applicant.username).strip()
+    data = {"持证人姓名": name}
+    id_number = applicant.id_number or str(app.form_data.get("id_number", ""))
+    if id_number:
+        data["身份证号"] = mask_id_number(id_number)
+    data["办理事项"] = app.item.name
+    data["办件编号"] = app.number or ""
+    data["决定日期"] = app.decided_on.isoformat() if app.decided_on else ""
+    return {"name": name[:60]}, data
+
+
+def _issue_result_certificate(app: Application, actor: Any) -> Certificate | None:
+    """The item's e-certificate for an approved application, at most one per application.
+
+    The certificate's `source` names the application ("onestop.application:<number>"); one
+    already issued for it is returned as it is, so a retried call never issues a second. The
+    caller holds the application row lock, which orders concurrent calls.
+    """
+    item = app.item
+    if not item.certificate_type or app.outcome != Outcome.APPROVED or not app.number:
+        return None
+    existing = application_certificate(app)
+    if existing is not None:
+        return existing
+    holder, data = certificate_data(app)
+    return do_issue_certificate(
+        app.department, item.certificate_type, holder, data, actor=actor, source=certificate_source(app)
+    )
+
+
+@transaction.atomic
+def do_issue_result_certificate(app: Application, *, actor: Any) -> Certificate | None:
+    """Issue (or find) the e-certificate of an approved application: the retry after a failure
+    outside the decision, or for an item given a certificate type after the decision.
+
+    Only the competent department (it signs as the issuer); idempotent: one certificate per
+    application. None when the item issues no certificate or the application was not approved.
+    """
+    app = _lock(app)
+    _require_decide(actor, app)
+    if app.state not in (State.DECIDED, State.COMPLETED) or app.outcome != Outcome.APPROVED:
+        raise RuleViolation("certificate_state", _("只有准予的申请可以签发电子证照。"))
+    return _issue_result_certificate(app, actor)
 
 
 @transaction.atomic

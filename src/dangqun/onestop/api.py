@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Header, Path, Query, Router
 from ninja.responses import Status as HttpStatus
 
+from dangqun.certs.models import Certificate
+from dangqun.certs.pdf import verification_url
 from dangqun.core.errors import NotFound
 from dangqun.core.rulesets import ruleset_for
 from dangqun.core.schemas import ERRORS, PUBLIC_ERRORS, ErrorOut
@@ -167,7 +169,28 @@ def get_service(request: HttpRequest, code: Path[str]):
 # --- applying ----------------------------------------------------------------------------------
 
 
-def application_out(app: Application, actor: Any, replayed: bool = False) -> dict[str, Any]:
+def certificate_out(app: Application, cert: Certificate | None) -> dict[str, Any] | None:
+    if cert is None:
+        return None
+    return {
+        "id": cert.pk,
+        "identifier": cert.identifier,
+        "type_code": cert.type_code,
+        "type": cert.type_name,
+        "status": cert.status,
+        "issued_at": cert.issued_at,
+        "verify_url": verification_url(cert.identifier),
+        "download_url": reverse("api:application_certificate", args=[app.pk]),
+    }
+
+
+def application_out(
+    app: Application,
+    actor: Any,
+    replayed: bool = False,
+    *,
+    certificate: Certificate | None = None,
+) -> dict[str, Any]:
     return {
         "id": app.pk,
         "number": app.number,
@@ -187,6 +210,7 @@ def application_out(app: Application, actor: Any, replayed: bool = False) -> dic
         "outcome": app.outcome,
         "reasons": app.reasons,
         "replayed": replayed,
+        "certificate": certificate_out(app, certificate),
     }
 
 
@@ -220,12 +244,50 @@ def apply(
 def my_applications(request: HttpRequest):
     qs = queries.my_applications(request.auth).select_related("item", "authorization")
     rows = list(qs[:100])
-    return {"count": qs.count(), "items": [application_out(a, request.auth) for a in rows]}
+    certs = queries.certificates_by_number(rows)
+    return {
+        "count": qs.count(),
+        "items": [application_out(a, request.auth, certificate=certs.get(a.number or "")) for a in rows],
+    }
+
+
+def _detail(actor: Any, app_id: int) -> dict[str, Any]:
+    app = queries.access_application(actor, app_id)
+    return application_out(app, actor, certificate=queries.application_certificate(app))
 
 
 @router.get("/applications/{app_id}", response={200: ApplicationOut, **ERRORS}, summary="办件详情")
 def get_application(request: HttpRequest, app_id: Path[PK]):
-    return application_out(queries.access_application(request.auth, app_id), request.auth)
+    """The application; once approved, `certificate` names the e-certificate issued for it."""
+    return _detail(request.auth, app_id)
+
+
+@router.get(
+    "/applications/{app_id}/certificate.pdf",
+    url_name="application_certificate",
+    response={200: None, **ERRORS},
+    summary="下载办件的电子证照（PDF）",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "电子证照 PDF（签发时的原文件）",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def application_certificate(request: HttpRequest, app_id: Path[PK]):
+    """Only the applicant and staff who may see the application; 404 for others and when no
+    certificate was issued."""
+    _app, cert = queries.access_application_certificate(request.auth, app_id)
+    response = FileResponse(
+        cert.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"{cert.identifier}.pdf",
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @router.post(
@@ -262,7 +324,7 @@ def staff_action(request: HttpRequest, app_id: Path[PK], data: StaffActionIn):
         actions.do_stop_clock(app, data.reason or "", actor=actor, note=data.note)
     elif data.action == "resume":
         actions.do_resume_clock(app, actor=actor)
-    return application_out(queries.access_application(actor, app_id), actor)
+    return _detail(actor, app_id)
 
 
 @router.get("/queue", response={200: QueuePageOut, **ERRORS}, summary="待办队列（工作人员）")

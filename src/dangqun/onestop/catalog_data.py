@@ -104,6 +104,7 @@ class ItemPlan:
     note: str = ""
     conditions: str = ""
     process: dict[str, Any] | None = None  # None: the default 审核 → 批准
+    certificate: str = ""  # a certs.catalog type code: the e-certificate issued on approval
 
 
 SHEBAO, YIBAO, GJJ, HUJI, MZ, CL, WJ, SCJG, RS, ZJ = (
@@ -175,6 +176,7 @@ PLANS: list[ItemPlan] = [
         keywords="社保卡 社会保障卡 社保 sbk",
         result=(RT.CERTIFICATE, "社会保障卡"),
         note="批量制卡",
+        certificate="SBKSLHZ",
     ),
     ItemPlan(
         SHEBAO,
@@ -596,6 +598,7 @@ PLANS: list[ItemPlan] = [
         keywords="低保 最低生活保障 救助 db",
         note="一般15至25个工作日，特殊情况可延长10个工作日",
         conditions="共同生活的家庭成员人均收入低于当地最低生活保障标准，且财产状况符合规定",
+        certificate="ZDSHBZZ",
     ),
     ItemPlan(
         MZ,
@@ -609,6 +612,7 @@ PLANS: list[ItemPlan] = [
         fields=[ADDRESS, REASON],
         life_events=[E.ASSISTANCE],
         keywords="特困 五保 供养 救助",
+        certificate="TKGYZ",
     ),
     ItemPlan(
         MZ,
@@ -662,6 +666,7 @@ PLANS: list[ItemPlan] = [
         life_events=[E.DISABILITY, E.ASSISTANCE],
         keywords="两项补贴 残疾人 护理补贴 生活补贴",
         process=JOINT_SUBSIDY_PROCESS,
+        certificate="CJRBTSP",
     ),
     ItemPlan(
         MZ,
@@ -789,6 +794,7 @@ PLANS: list[ItemPlan] = [
         life_events=[E.NEWBORN, E.MARRIAGE],
         keywords="生育登记 准生证 生育服务证 怀孕 sydj",
         channels=ALL_CHANNELS,
+        certificate="SYDJPZ",
     ),
     ItemPlan(
         WJ,

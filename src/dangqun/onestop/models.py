@@ -15,6 +15,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from dangqun.certs.catalog import CERT_TYPES
+
 from .choices import (
     EVENT_LABELS,
     OPEN_STATES,
@@ -77,6 +79,8 @@ class ServiceItem(models.Model):
     0 meaning "the general rule" (onestop.decision_working_days, joint items the joint limit).
     `search_name` / `search_text` hold the search tokens (rjieba words, full pinyin, initials)
     joined by spaces; they are written by actions.do_save_item, never by hand.
+    `certificate_type` (a certs.catalog code) makes an approval issue that e-certificate to the
+    applicant, signed by the department (onestop.md §4).
     """
 
     code = models.CharField(_("基本编码"), max_length=12, unique=True)
@@ -122,6 +126,14 @@ class ServiceItem(models.Model):
     process = models.JSONField(_("审查流程"), default=default_process)
     result_type = models.CharField(_("审批结果类型"), max_length=12, choices=ResultType.choices)
     result_name = models.CharField(_("审批结果名称"), max_length=120, blank=True)
+    # Blank: no e-certificate. Otherwise the type issued on approval (actions.do_decide).
+    certificate_type = models.CharField(
+        _("电子证照类型"),
+        max_length=21,
+        choices=sorted(CERT_TYPES.items()),
+        blank=True,
+        help_text=_("准予后自动签发的电子证照；留空则不签发"),
+    )
     status = models.CharField(
         _("事项状态"), max_length=10, choices=ItemStatus.choices, default=ItemStatus.ACTIVE
     )

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from dangqun.certs.models import Certificate
 from dangqun.core import workcalendar
 from dangqun.core.errors import NotFound
 from dangqun.core.permissions import has_perm, require, scope_filter
@@ -130,6 +131,41 @@ def access_application(actor: Any, pk: Any) -> Application:
     ):
         return app
     raise NotFound()
+
+
+# --- e-certificates of approved applications ---
+
+
+def certificate_source(app: Application) -> str:
+    """The `source` a certificate issued for this application carries (certs.models.Certificate)."""
+    return f"onestop.application:{app.number}"
+
+
+def application_certificate(app: Application) -> Certificate | None:
+    """The e-certificate issued for an approved application, if any (one query, indexed)."""
+    if not app.number or not app.outcome:
+        return None
+    return Certificate.objects.filter(source=certificate_source(app)).order_by("id").first()
+
+
+def certificates_by_number(apps: list[Application]) -> dict[str, Certificate]:
+    """The certificates of several applications in one query (none when none was approved)."""
+    sources = {certificate_source(a): a.number for a in apps if a.number and a.outcome == "approved"}
+    if not sources:
+        return {}
+    return {
+        sources[c.source]: c for c in Certificate.objects.filter(source__in=list(sources)).order_by("-id")
+    }
+
+
+def access_application_certificate(actor: Any, pk: Any) -> tuple[Application, Certificate]:
+    """The certificate of an application `actor` may see (its applicant, or staff in scope); 404
+    otherwise, and when no certificate was issued."""
+    app = access_application(actor, pk)
+    cert = application_certificate(app)
+    if cert is None:
+        raise NotFound()
+    return app, cert
 
 
 def my_applications(actor: Any) -> QuerySet[Application]:

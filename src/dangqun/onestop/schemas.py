@@ -104,6 +104,19 @@ class ApplyIn(Schema):
     use_shared: bool = Field(True, description="使用平台已有的共享材料（免提交）")
 
 
+class CertificateRefOut(Schema):
+    """The e-certificate issued for an approved application (certs: GB/T 36904 identifier)."""
+
+    id: int
+    identifier: str = Field(..., description="证照标识")
+    type_code: str
+    type: str = Field(..., description="证照名称")
+    status: Literal["valid", "revoked"]
+    issued_at: datetime
+    verify_url: str = Field(..., description="公开核验地址（证照二维码的内容）")
+    download_url: str = Field(..., description="PDF 下载地址：仅申请人和有权查看该办件的工作人员")
+
+
 class ApplicationOut(Schema):
     id: int
     number: str | None
@@ -123,6 +136,7 @@ class ApplicationOut(Schema):
     outcome: str
     reasons: str
     replayed: bool = False
+    certificate: CertificateRefOut | None = Field(None, description="准予后签发的电子证照")
 
 
 class ApplicationListOut(Schema):

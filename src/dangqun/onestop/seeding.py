@@ -4,6 +4,8 @@ Idempotent: an item whose code exists is left as it is (so an administrator's ed
 re-run); `update=True` rewrites the seeded items through the same action. Items are attached to
 the 10 departments `dangqun seed` creates (core.seed_plan.DEPARTMENTS) and received at the hall's
 综合受理 window (一窗受理), whose staff account `window` thereby sees the demo applications.
+A department without a 统一社会信用代码 gets the demo one its items carry: it signs their
+e-certificates (ItemPlan.certificate).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dangqun.core.audit import audit
 from dangqun.core.seed_plan import DEPARTMENTS, WINDOWS
 from dangqun.core.seeding import seeded_street
 from dangqun.core.validators import credit_check_char
+from dangqun.orgs.actions import do_update_organization
 from dangqun.orgs.choices import OrgKind
 from dangqun.orgs.models import Organization
 
@@ -131,6 +134,10 @@ def seed_catalog(*, update: bool = False, log: Callable[[str], None] = lambda _m
             dept = departments[plan.department]
             level = LEVELS.get(plan.department, "5")
             credit = credit_code_for(dept_index[plan.department])
+            if not dept.credit_code:
+                # The department signs the e-certificates of its items under this code.
+                dept = do_update_organization(dept, actor=actor, credit_code=credit)
+                departments[plan.department] = dept
             fields: dict[str, Any] = {
                 "code": code,
                 "implementation_code": R.implementation_code(credit, level, code),
@@ -157,6 +164,7 @@ def seed_catalog(*, update: bool = False, log: Callable[[str], None] = lambda _m
                 "form_schema": {"fields": [*copy.deepcopy(PERSON_FIELDS), *copy.deepcopy(plan.fields)]},
                 "result_type": plan.result[0],
                 "result_name": plan.result[1],
+                "certificate_type": plan.certificate,
                 "address": (hall.address if hall and hall.address else "") + f" {WINDOWS[0]}",
                 "hours": HOURS,
                 "phone": (hall.phone if hall and hall.phone else "12345"),

@@ -16,6 +16,7 @@ urlpatterns = [
     path("applications/<int:pk>/correct/", views.correct, name="correct"),
     path("applications/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("applications/<int:pk>/act/", views.act, name="act"),
+    path("applications/<int:pk>/certificate.pdf", views.certificate_pdf, name="certificate"),
     path("authorizations/<int:pk>/revoke/", views.revoke, name="revoke"),
     re_path(r"^(?P<code>[0-9A-Za-z]{12})/$", views.guide, name="guide"),
     re_path(r"^(?P<code>[0-9A-Za-z]{12})/apply/$", views.apply, name="apply"),

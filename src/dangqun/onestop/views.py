@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -215,7 +215,12 @@ def _render_application(
         "stop_reasons": STOP_CHOICES,
         "today": today,
         "masked_applicant_id": mask_id_number(app.applicant.id_number),
+        "certificate": None,
     }
+    cert = queries.application_certificate(app) if app.outcome == Outcome.APPROVED else None
+    if cert is not None:
+        context["certificate"] = cert
+        context["certificate_verify_url"] = reverse("certs:verify", args=[cert.identifier])
     if app.due_date and app.is_open:
         warning = ruleset_for(None, today, prefix="onestop.")["onestop.countdown_warning_working_days"]
         context["countdown"] = queries.countdown(app, today, warning)
@@ -227,6 +232,22 @@ def _render_application(
 def application(request: HttpRequest, pk: int) -> HttpResponse:
     app = _found(queries.access_application, request.user, pk)
     return _render_application(request, app)
+
+
+@login_required
+@require_safe
+def certificate_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    """The e-certificate of an approved application, as issued: for its applicant and for staff
+    who may see the application; 404 for everyone else (and when none was issued)."""
+    _app, cert = _found(queries.access_application_certificate, request.user, pk)
+    response = FileResponse(
+        cert.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"{cert.identifier}.pdf",
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required
