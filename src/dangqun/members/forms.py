@@ -139,6 +139,19 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
+class PeopleField(forms.TypedMultipleChoiceField):
+    """Members named in a step (培养联系人, 入党介绍人): the branch's full members are offered, but
+    any member id is accepted here, so that the action names the rule a choice breaks (a form
+    left open while someone stopped being a full member: "入党介绍人须为正式党员……依据：党章"),
+    instead of a bare "not one of the available choices"."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, coerce=int, **kwargs)
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value).isdigit() and int(value) < 2**63
+
+
 PASSED_CHOICES = [("", _("请选择")), ("1", _("合格")), ("0", _("不合格"))]
 
 # Fields of each step beyond date, people responsible, notes and evidence (actions.STEP_FIELDS).
@@ -174,8 +187,11 @@ def _extra_field(name: str, people: Any) -> forms.Field:
             if name == "contact_person_ids"
             else _("入党介绍人（2 名正式党员）")
         )
-        return forms.ModelMultipleChoiceField(
-            label=label, queryset=people, required=False, widget=forms.CheckboxSelectMultiple
+        return PeopleField(
+            label=label,
+            choices=[(p.pk, p.name) for p in people],
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
         )
     return {
         "passed": lambda: forms.ChoiceField(label=_("审查结论"), choices=PASSED_CHOICES, required=False),
@@ -251,7 +267,7 @@ class StepForm(forms.Form):
             value = self.cleaned_data.get(name)
             if name in ("contact_person_ids", "introducer_ids"):
                 if value:
-                    out[name] = [p.pk for p in value]
+                    out[name] = list(value)
             elif name == "passed":
                 if value in ("0", "1"):
                     out[name] = value == "1"

@@ -418,10 +418,13 @@ def record_step(request: HttpRequest, pk: int) -> HttpResponse:
                 _("已登记%(name)s的第%(n)d步“%(step)s”。")
                 % {"name": member.name, "n": step, "step": R.STEPS[step].name},
             )
-            url = reverse("members:detail", args=[member.pk]) + "#timeline"
+            url = reverse("members:detail", args=[member.pk])
             if request.htmx:
+                # No fragment: htmx sets location.href, and an address that differs from the
+                # page's only by its #fragment merely scrolls: the page would keep the old form
+                # and never show the new step or the message.
                 return HttpResponseClientRedirect(url)
-            return redirect(url)
+            return redirect(url + "#timeline")
     member.refresh_from_db()
     context = _member_context(request, member, can_change, form=form)
     if request.htmx:
