@@ -172,9 +172,11 @@ def test_the_applicant_alone_sees_the_check_code(client, app, applicant, window_
     assert app.check_code not in client.get(reverse("onestop:application", args=[app.pk])).content.decode()
 
 
-def test_staff_pages_mask_the_applicants_id_number(client, app, applicant, window_staff):
-    client.force_login(window_staff)
+@pytest.mark.parametrize("viewer", ["window_staff", "applicant"])
+def test_the_application_page_masks_the_id_number_for_everyone(client, app, applicant, viewer, request):
+    client.force_login(request.getfixturevalue(viewer))
     page = client.get(reverse("onestop:application", args=[app.pk])).content.decode()
-    assert applicant.id_number not in page
-    assert applicant.id_number[:3] + "*" in page
+    id_number = app.form_data["id_number"]
+    assert id_number not in page
+    assert id_number[:3] + "*" in page
     assert Application.objects.count() == 1

@@ -214,7 +214,8 @@ def _render_application(
         "outcomes": Outcome.choices,
         "stop_reasons": STOP_CHOICES,
         "today": today,
-        "masked_applicant_id": mask_id_number(app.applicant.id_number),
+        # Shown masked to everyone, the applicant too: a screen may be seen by others.
+        "masked_form_id": mask_id_number((app.form_data or {}).get("id_number") or ""),
         "certificate": None,
     }
     cert = queries.application_certificate(app) if app.outcome == Outcome.APPROVED else None
