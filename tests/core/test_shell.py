@@ -361,3 +361,12 @@ def test_mark_all_as_read(client, member):
     client.force_login(member)
     client.post(reverse("notifications_read_all"))
     assert not Notification.objects.filter(recipient=member, read_at__isnull=True).exists()
+
+
+def test_staff_and_secretaries_reach_their_work_from_the_navigation(client, window_staff, secretary):
+    client.force_login(window_staff)
+    assert "办件" in nav_labels(client)
+    assert "党员" not in nav_labels(client)
+    client.force_login(secretary)
+    assert {"党员", "会议"} <= set(nav_labels(client))
+    assert "办件" not in nav_labels(client)

@@ -61,6 +61,25 @@ def _admin_items() -> list[NavItem]:
     ]
 
 
+def _party_items() -> list[NavItem]:
+    """党员 and 会议 for those who keep a branch's records (apps absent from the URL conf drop out)."""
+    entries = [
+        (
+            "members",
+            pgettext_lazy("nav", "党员"),
+            first_url("members:index"),
+            _("党员名册、发展党员、本月待办、党费"),
+        ),
+        (
+            "meetings",
+            pgettext_lazy("nav", "会议"),
+            first_url("meetings:list"),
+            _("三会一课、表决与选举、民主评议"),
+        ),
+    ]
+    return [NavItem(key, label, url, description) for key, label, url, description in entries if url]
+
+
 def nav_items(user: Any) -> list[NavItem]:
     """Entry points by role (a user holding several roles gets each role's entries once)."""
     if not getattr(user, "is_authenticated", False):
@@ -89,6 +108,14 @@ def nav_items(user: Any) -> list[NavItem]:
                 _("支部概况、任期与设置提示"),
             )
         )
+    if user.is_superuser or roles & {Role.STREET_ADMIN, Role.BRANCH_SECRETARY}:
+        items += _party_items()
+    if user.is_superuser or roles & {Role.STREET_ADMIN, Role.DEPARTMENT_ADMIN, Role.WINDOW_STAFF}:
+        queue = first_url("onestop:queue")
+        if queue:
+            items.append(
+                NavItem("queue", pgettext_lazy("nav", "办件"), queue, _("待办办件、期限倒计时与帮办代办"))
+            )
     if Role.MEMBER in roles:
         items.append(
             NavItem(
