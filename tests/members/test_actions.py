@@ -417,3 +417,30 @@ def test_the_outsider_cannot_record_dues_for_branch_a(paying, outsider):
 def test_pipeline_dates_are_lawful():
     # The fixture pipeline itself obeys the rules it is used to test (step 7 a year after 3).
     assert PIPELINE[7][0] >= R.add_years(PIPELINE[3][0], 1)
+
+
+def test_a_meeting_with_more_entitled_voters_than_the_roster_is_flagged_not_refused(
+    tree, secretary, applicant, full_members
+):
+    advance(applicant, 14, secretary, full_members)
+    full = PartyMember.objects.filter(branch=tree.branch_a, status=Status.FULL).count()
+    record = do_record_step(
+        applicant,
+        15,
+        PIPELINE[15][0],
+        actor=secretary,
+        entitled=full + 9,
+        present=full + 9,
+        in_favour=full + 9,
+    )
+    assert [f["code"] for f in record.flags] == ["entitled_above_roster"]
+    assert f"（{full} 名）" in record.flags[0]["message"]
+
+
+def test_a_meeting_within_the_roster_carries_no_flag(tree, secretary, applicant, full_members):
+    advance(applicant, 14, secretary, full_members)
+    full = PartyMember.objects.filter(branch=tree.branch_a, status=Status.FULL).count()
+    record = do_record_step(
+        applicant, 15, PIPELINE[15][0], actor=secretary, entitled=full, present=full, in_favour=full
+    )
+    assert record.flags == []

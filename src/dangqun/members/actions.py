@@ -373,6 +373,7 @@ def do_record_step(
         working_days=workcalendar.working_days_between,
     )
     raise_if_any(found + assessment.violations)
+    assessment.flags += _roster_flags(member, step, ev, rules)
 
     try:
         with transaction.atomic():
@@ -413,6 +414,27 @@ def do_record_step(
         flags=[f.code for f in assessment.flags],
     )
     return record
+
+
+def _roster_flags(member: PartyMember, step: int, ev: dict[str, Any], rules: RuleSet) -> list[Violation]:
+    """A 支部大会 (steps 15, 23) whose entitled voters outnumber the branch's full members today is
+    flagged, not refused: a meeting recorded from the paper archive may predate departures."""
+    entitled = ev.get("entitled")
+    if step not in (15, 23) or not isinstance(entitled, int):
+        return []
+    full = PartyMember.objects.filter(branch_id=member.branch_id, status=Status.FULL).count()
+    if entitled <= full:
+        return []
+    return [
+        R._violation(
+            rules,
+            "party.vote.majority_fraction_of_entitled",
+            "entitled_above_roster",
+            _("应到会有表决权的人数（%(e)d）多于本支部登记的正式党员（%(f)d 名），请核对。")
+            % {"e": entitled, "f": full},
+            "entitled",
+        )
+    ]
 
 
 def _head(f: Any) -> bytes:
