@@ -109,8 +109,8 @@ def test_the_assets_are_served_by_the_app(client, db):
     for url in ("/static/dangqun/css/dangqun.css", "/static/django_htmx/htmx-2.min.js"):
         response = client.get(url)
         assert response.status_code == 200
+        # Reading to the end closes the file handle (else ResourceWarning, an error here).
         assert b"".join(response.streaming_content)
-        response.close()  # the file handle, or ResourceWarning (an error here)
 
 
 # --- elder mode -----------------------------------------------------------------------------------

@@ -184,7 +184,6 @@ def test_attachment_download_per_persona(world, as_user, persona, status):
         assert response["Content-Type"] == "application/pdf"
         assert "attachment" in response["Content-Disposition"]
         assert b"".join(response.streaming_content) == PDF
-        response.close()
 
 
 POSTS = ["close", "cancel", "attach"]

@@ -426,7 +426,6 @@ def test_recording_a_step_through_the_page(people, client, secretary, outsider):
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == PNG
     assert "attachment" in download["Content-Disposition"]
-    download.close()
     client.force_login(outsider)
     assert client.get(url).status_code == 404
 
