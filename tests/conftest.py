@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 from dangqun.accounts.choices import Role
 from dangqun.accounts.models import RoleGrant, User
@@ -44,6 +45,15 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A page request leaves its language active in the thread (LocaleMiddleware never resets it):
+    # after an English page, messages built outside a request would be English in the next test.
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -423,7 +423,8 @@ def test_a_meeting_with_more_entitled_voters_than_the_roster_is_flagged_not_refu
     tree, secretary, applicant, full_members
 ):
     advance(applicant, 14, secretary, full_members)
-    full = PartyMember.objects.filter(branch=tree.branch_a, status=Status.FULL).count()
+    tree.branch_a.refresh_from_db()
+    full = tree.branch_a.full_members  # the branch's counter (12 declared + 3 enrolled here)
     record = do_record_step(
         applicant,
         15,
@@ -439,8 +440,63 @@ def test_a_meeting_with_more_entitled_voters_than_the_roster_is_flagged_not_refu
 
 def test_a_meeting_within_the_roster_carries_no_flag(tree, secretary, applicant, full_members):
     advance(applicant, 14, secretary, full_members)
-    full = PartyMember.objects.filter(branch=tree.branch_a, status=Status.FULL).count()
+    tree.branch_a.refresh_from_db()
+    full = tree.branch_a.full_members  # the branch's counter (12 declared + 3 enrolled here)
     record = do_record_step(
         applicant, 15, PIPELINE[15][0], actor=secretary, entitled=full, present=full, in_favour=full
     )
     assert record.flags == []
+
+
+# --- step 17/24: who may approve (party.md §1 rule 13) ------------------------------------------
+
+
+def test_a_community_committee_under_the_street_committee_cannot_approve(tree, root_admin):
+    from dangqun.orgs.actions import do_create_organization
+    from dangqun.orgs.choices import OrgKind
+
+    community_committee = do_create_organization(
+        name="和平社区党委", kind=OrgKind.PARTY_COMMITTEE, parent=tree.committee, actor=root_admin
+    )
+    branch = do_create_organization(
+        name="和平社区第三党支部", kind=OrgKind.BRANCH, parent=community_committee, actor=root_admin
+    )
+    people = [
+        do_enroll_member(
+            branch=branch,
+            name=name,
+            id_number=make_id(date(1970 + i, 3, 1)),
+            status=Status.FULL,
+            admitted_on=date(2015, 7, 1),
+            actor=root_admin,
+        )
+        for i, name in enumerate(["刘正式", "陈正式", "黄正式"])
+    ]
+    person = do_register_applicant(
+        branch=branch,
+        name="吴申请",
+        id_number=make_id(date(1996, 8, 1)),
+        applied_on=date(2023, 1, 10),
+        actor=root_admin,
+    )
+    advance(person, 16, root_admin, people)
+    on = PIPELINE[17][0]
+    for evidence, code in [
+        ({"approved_by": "和平社区党委"}, "approver_subordinate_committee"),
+        ({"approving_org_id": community_committee.pk}, "approver_subordinate_committee"),
+        ({"approving_org_id": tree.branch_b.pk}, "approver_not_higher_committee"),
+        ({"approving_org_id": 987654321}, "approver_unknown"),
+    ]:
+        with pytest.raises(RuleViolation) as err:
+            do_record_step(person, 17, on, actor=root_admin, **evidence)
+        assert err.value.code == code
+        if code != "approver_unknown":
+            assert "发展党员工作细则" in err.value.message
+        assert tree.branch_b.name not in err.value.message  # a body elsewhere is not named back
+    person.refresh_from_db()
+    assert person.status == Status.CANDIDATE
+    record = do_record_step(person, 17, on, actor=root_admin, approving_org_id=tree.committee.pk)
+    assert record.data["approved_by"] == "幸福街道党工委"
+    assert "approving_org_id" not in record.data
+    person.refresh_from_db()
+    assert person.status == Status.PROBATIONARY

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
 
@@ -251,6 +252,44 @@ def test_approval_is_flagged_after_three_months_and_refused_after_six():
     excepted = assess(st, 17, date(2024, 11, 11), delay_reason="审批机关换届", delay_approved_by="区委组织部")
     assert excepted.violations == []
     assert codes(excepted.flags) == ["approval_too_late"]
+
+
+@pytest.mark.parametrize("step", [17, 24])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (R.ApprovingBody("幸福街道党工委", True, True, False), []),
+        (R.ApprovingBody("和平社区党委", True, True, True), ["approver_subordinate_committee"]),
+        (R.ApprovingBody("和平社区党总支", False, True, False), ["approver_not_higher_committee"]),
+        (R.ApprovingBody("光明街道党工委", True, False, False), ["approver_not_higher_committee"]),
+        (None, []),  # a body outside the platform, recorded as written
+    ],
+)
+def test_only_a_higher_committee_with_the_power_may_approve(step, body, expected):
+    if step == 17:
+        st, on = _admitted(date(2024, 5, 10)), date(2024, 6, 1)
+    else:
+        steps = {n: date(2024, 6, 1) for n in range(1, 23)} | {15: date(2024, 5, 10), 23: date(2025, 5, 12)}
+        st, on = state(Status.PROBATIONARY, steps=steps), date(2025, 6, 1)
+    result = assess(st, step, on, approver=body)
+    assert codes(result.violations) == expected
+    for v in result.violations:
+        assert "发展党员工作细则" in v.message
+        if body is not None and body.is_committee and body.above_branch:
+            assert body.name in v.message
+
+
+def test_a_region_may_allow_its_subordinate_committees_to_approve():
+    key = "party.dev.subordinate_committee_may_approve"
+    rules = national(date(2024, 6, 1))
+    assert rules[key] is False
+    allowed = R.RuleSet({**rules._rules, key: dataclasses.replace(rules.rule(key), value=True)}, rules.on)
+    body = R.ApprovingBody("和平社区党委", True, True, True)
+    st = _admitted(date(2024, 5, 10))
+    assert R.assess_step(st, 17, date(2024, 6, 1), allowed, evidence={"approver": body}).violations == []
+    assert codes(R.assess_step(st, 17, date(2024, 6, 1), rules, evidence={"approver": body}).violations) == [
+        "approver_subordinate_committee"
+    ]
 
 
 # --- steps 23/24: probation of one year, once extended, transfer-in postponement --------------

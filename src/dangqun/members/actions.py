@@ -27,6 +27,7 @@ from dangqun.core.rulesets import RuleSet, ruleset_for
 from dangqun.core.validators import birth_date_from_id, gender_from_id, validate_id_number, validate_phone
 from dangqun.orgs.choices import OrgKind
 from dangqun.orgs.models import Organization
+from dangqun.orgs.queries import ancestors
 
 from . import rules as R
 from .choices import COUNTER_FIELD, MEMBER_STATUSES, DuesCategory, PaymentMethod, Status
@@ -317,9 +318,9 @@ STEP_FIELDS: dict[int, set[str]] = {
     11: {"training_days", "training_hours"},
     13: {"passed", "publicity_start", "publicity_end"},
     15: {"entitled", "present", "in_favour", "written_in_favour", "written_total", "leaving_unit_on"},
-    17: {"delay_reason", "delay_approved_by", "approved_by"},
+    17: {"delay_reason", "delay_approved_by", "approved_by", "approving_org_id"},
     23: {"entitled", "present", "in_favour", "written_in_favour", "written_total"},
-    24: {"delay_reason", "delay_approved_by", "approved_by"},
+    24: {"delay_reason", "delay_approved_by", "approved_by", "approving_org_id"},
 }
 
 
@@ -360,6 +361,8 @@ def do_record_step(
     found += problems
     introducers, problems = _resolve_people(actor, ev.get("introducer_ids"), "introducer_ids")
     found += problems
+    approver, problems = _approving_body(member, ev)
+    found += problems
     found += _file_problems(files)
     rules = _rules(member.branch, on)
     state = member_state(member)
@@ -368,7 +371,7 @@ def do_record_step(
         step,
         on,
         rules,
-        evidence={**ev, "contact_persons": contacts, "introducers": introducers},
+        evidence={**ev, "contact_persons": contacts, "introducers": introducers, "approver": approver},
         today=timezone.localdate(),
         working_days=workcalendar.working_days_between,
     )
@@ -416,13 +419,42 @@ def do_record_step(
     return record
 
 
+def _approving_body(
+    member: PartyMember, ev: dict[str, Any]
+) -> tuple[R.ApprovingBody | None, list[Violation]]:
+    """The approving organization of steps 17/24 as the tree knows it: chosen by id, or named
+    (approved_by) like one of the branch's higher committees. A name the tree does not hold (a
+    county committee) stays as written. Sets ev["approved_by"] to the organization's name."""
+    org_id, name = ev.get("approving_org_id"), str(ev.get("approved_by") or "").strip()
+    above = list(ancestors(member.branch))
+    if org_id is None:
+        org = next((o for o in above if o.name == name and o.kind == OrgKind.PARTY_COMMITTEE), None)
+    else:
+        org = Organization.objects.filter(pk=org_id).first() if isinstance(org_id, int) else None
+        if org is None:
+            return None, [Violation("approver_unknown", _("找不到所选的审批机关。"), field="approved_by")]
+    if org is None:
+        return None, []
+    in_chain = org in above
+    if in_chain:  # a body elsewhere in the tree is not named back (it may be out of the actor's scope)
+        ev["approved_by"] = org.name
+    ev.pop("approving_org_id", None)
+    return R.ApprovingBody(
+        name=org.name,
+        is_committee=org.kind == OrgKind.PARTY_COMMITTEE,
+        above_branch=in_chain,
+        under_committee=ancestors(org).filter(kind=OrgKind.PARTY_COMMITTEE).exists(),
+    ), []
+
+
 def _roster_flags(member: PartyMember, step: int, ev: dict[str, Any], rules: RuleSet) -> list[Violation]:
-    """A 支部大会 (steps 15, 23) whose entitled voters outnumber the branch's full members today is
+    """A 支部大会 (steps 15, 23) whose entitled voters outnumber the branch's full members is
     flagged, not refused: a meeting recorded from the paper archive may predate departures."""
     entitled = ev.get("entitled")
     if step not in (15, 23) or not isinstance(entitled, int):
         return []
-    full = PartyMember.objects.filter(branch_id=member.branch_id, status=Status.FULL).count()
+    # The branch's counter, not its rows: a branch may hold full members not (yet) entered here.
+    full = member.branch.full_members
     if entitled <= full:
         return []
     return [

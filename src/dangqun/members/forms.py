@@ -209,7 +209,12 @@ def _extra_field(name: str, people: Any) -> forms.Field:
         "leaving_unit_on": lambda: forms.DateField(
             label=_("将离开工作、学习单位的日期（如有）"), required=False, widget=DateInput()
         ),
-        "approved_by": lambda: forms.CharField(label=_("审批的上级党委"), required=False, max_length=120),
+        "approved_by": lambda: forms.CharField(
+            label=_("审批的上级党委"),
+            required=False,
+            max_length=120,
+            help_text=_("具有审批权限的上级基层党委；村、社区党委不能审批"),
+        ),
         "delay_reason": lambda: forms.CharField(
             label=_("审批超过期限的原因"),
             required=False,

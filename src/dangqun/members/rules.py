@@ -142,6 +142,16 @@ class Person:
 
 
 @dataclass(frozen=True)
+class ApprovingBody:
+    """The organization recorded as approving a development step (17, 24), as the tree knows it."""
+
+    name: str
+    is_committee: bool  # a 基层党委
+    above_branch: bool  # an ancestor of the member's branch
+    under_committee: bool  # itself under another 基层党委 (a village/community 党委 under the street's)
+
+
+@dataclass(frozen=True)
 class DoneStep:
     on: date
     data: Mapping[str, Any] = field(default_factory=dict)
@@ -612,6 +622,7 @@ def _rules_admission_meeting(state, on, rules, ev, out, working_days) -> None:  
 
 def _rules_approval(meeting_step: int) -> Callable[..., None]:
     def check(state, on, rules, ev, out, working_days) -> None:  # steps 17, 24
+        _rules_approver(ev.get("approver"), rules, out)
         meeting = state.date_of(meeting_step)
         if meeting is None:
             return
@@ -648,6 +659,37 @@ def _rules_approval(meeting_step: int) -> Callable[..., None]:
             )
 
     return check
+
+
+def _rules_approver(body: Any, rules: RuleSet, out: Assessment) -> None:
+    """Only a higher 基层党委 with the power to approve may approve (party.md §1 rule 13): not the
+    branch's own 党总支, not an organization elsewhere, not a village/community 党委 that sits
+    under the township/street committee. A body outside the platform (e.g. a county committee)
+    is recorded as written."""
+    if not isinstance(body, ApprovingBody):
+        return
+    key = "party.dev.subordinate_committee_may_approve"
+    if not (body.is_committee and body.above_branch):
+        out.violations.append(
+            _violation(
+                rules,
+                key,
+                "approver_not_higher_committee",
+                _("审批机关应是本支部的上级党委（基层党委）。"),
+                "approved_by",
+            )
+        )
+    elif body.under_committee and not rules[key]:
+        out.violations.append(
+            _violation(
+                rules,
+                key,
+                "approver_subordinate_committee",
+                _("%(name)s隶属于乡镇（街道）党委，不能审批发展党员，应报其上级党委审批。")
+                % {"name": body.name},
+                "approved_by",
+            )
+        )
 
 
 def _rules_full_meeting(state, on, rules, ev, out, working_days) -> None:  # step 23
@@ -721,7 +763,7 @@ def assess_step(
     `evidence` carries what the step records: contact_persons / introducers (Person lists),
     passed (steps 10, 13), training_days / training_hours (11), publicity_start / _end (13),
     entitled / present / in_favour / written_in_favour / written_total (15, 23),
-    leaving_unit_on (15), delay_reason / delay_approved_by (17, 24).
+    leaving_unit_on (15), delay_reason / delay_approved_by, approver (17, 24: an ApprovingBody).
     """
     ev = evidence or {}
     out = Assessment()

@@ -124,6 +124,9 @@ class StepIn(Schema):
     written_total: Count | None = Field(None, description="会前提交书面意见的人数")
     leaving_unit_on: date | None = Field(None, description="第15步：将离开工作、学习单位的日期（如有）")
     approved_by: Text | None = Field(None, max_length=120, description="第17、24步：审批的上级党委")
+    approving_org_id: PK | None = Field(
+        None, description="第17、24步：审批的上级党委在本平台的组织编号（代替 approved_by）"
+    )
     delay_reason: Text | None = Field(None, max_length=500, description="审批超过6个月的原因")
     delay_approved_by: Text | None = Field(None, max_length=120, description="批准延期的组织或负责人")
 
