@@ -133,6 +133,12 @@ def setup(users: int) -> tuple[str, list[str]]:
     from dangqun.orgs.choices import OrgKind
 
     root = User.objects.create_superuser("bench_root", "root@example.org", "x" * 20)
+    # Promised dates in December reach into next year: load the bundled example schedule.
+    from django.utils import timezone
+
+    from dangqun.core.calendar_actions import import_example_year
+
+    import_example_year(timezone.localdate().year + 1, actor="bench")
 
     def org(name: str, kind: str, parent):
         return do_create_organization(name=name, kind=kind, parent=parent, actor=root)

@@ -559,3 +559,27 @@ def test_the_admin_finds_days_by_name_and_filters_by_kind(client, root_admin, st
     page = client.get("/admin/core/calendarday/", {"q": "调休", "kind": "workday"}).content.decode()
     assert "2027-02-20" in page or "2027年2月20日" in page
     assert "元旦" not in page
+
+
+def test_the_demo_loads_the_example_of_next_year_once_and_only_where_one_exists(db):
+    from dangqun.core.calendar_actions import import_example_year
+
+    assert import_example_year(2031, actor="dangqun seed") is None  # no example: nothing invented
+    result = import_example_year(2027, actor="dangqun seed")
+    assert result is not None and result.calendar_year.year == 2027
+    assert "示例" in CalendarYear.objects.get(year=2027).source  # never passed off as official
+    assert import_example_year(2027, actor="dangqun seed") is None  # known now: left alone
+    assert add_working_days(D("2026-12-30"), 5) == D("2027-01-07")
+
+
+@pytest.mark.parametrize(("today", "loaded"), [(date(2026, 12, 5), True), (date(2026, 9, 30), False)])
+def test_the_demo_seed_loads_next_years_example_from_october(db, monkeypatch, today, loaded):
+    from io import StringIO
+
+    from dangqun.core.management.commands import seed
+
+    monkeypatch.setattr(seed.timezone, "localdate", lambda: today)
+    out = StringIO()
+    call_command("seed", "--no-progress", "--scale", "5", stdout=out)
+    assert (2027 in known_years()) is loaded
+    assert ("示例节假日安排" in out.getvalue()) is loaded

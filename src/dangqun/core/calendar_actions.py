@@ -306,3 +306,18 @@ def read_schedule_file(path: Path, *, year: int | None = None, source: str | Non
             year = first.year if first else None
         return ScheduleFile(year, source or "", days)
     raise RuleViolation("calendar_bad_file", _("只支持 .json 或 .csv 文件。"))
+
+
+EXAMPLES = Path(__file__).parent / "calendar_data"
+
+
+def import_example_year(year: int, *, actor: Any) -> ImportResult | None:
+    """For the demo and benchmarks only: when `year` is not known yet, import the bundled example
+    schedule for it (calendar_data/example-<year>.json, marked 示例（非官方） in its source) so
+    that deadlines reaching into next year can be computed. None when the year is known or no
+    example exists. Production imports the official schedule instead (docs/calendar.md)."""
+    path = EXAMPLES / f"example-{year}.json"
+    if year in workcalendar.known_years() or not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return do_import_calendar_year(year, data["days"], data["source"], actor=actor)

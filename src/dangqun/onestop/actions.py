@@ -32,6 +32,7 @@ from dangqun.core.rulesets import ruleset_for
 from dangqun.core.validators import mask_id_number, validate_credit_code
 
 from . import expr, search, uploads
+from . import process as review_flow
 from . import rules as R
 from .choices import (
     Channel,
@@ -168,8 +169,11 @@ def _check_certificate_type(item: ServiceItem) -> list[Violation]:
 
 
 def check_process(process: Any) -> list[Violation]:
-    """A declarative review process: stages in order, each with parallel tasks and an optional
-    `when` condition in the restricted expression language (expr.py)."""
+    """A review process (run by SpiffWorkflow, process.py): either stages in order, each with
+    parallel tasks and an optional `when` condition in the restricted expression language
+    (expr.py), or a BPMN document under "bpmn" with its tasks' organizations under "orgs"."""
+    if isinstance(process, dict) and process.get("bpmn"):
+        return _check_bpmn(process)
     stages = process.get("stages") if isinstance(process, dict) else None
     if not isinstance(stages, list) or not stages:
         return [Violation("process_stages", _("审查流程须至少有一个环节。"), field="process")]
@@ -202,7 +206,22 @@ def check_process(process: Any) -> list[Violation]:
                 expr.parse(stage["when"])
             except expr.ExpressionError as exc:
                 out.append(Violation("process_when", f"第 {i} 个环节：{exc}", field="process"))
+    if not out:
+        out += _check_bpmn(process)
     return out
+
+
+def _check_bpmn(process: dict) -> list[Violation]:
+    if not isinstance(process.get("bpmn", ""), str) or len(process.get("bpmn", "")) > 200_000:
+        return [Violation("process_bpmn", _("BPMN 文档须为不超过 200 KB 的文本。"), field="process")]
+    orgs = process.get("orgs") or {}
+    if not isinstance(orgs, dict) or not all(isinstance(v, int) for v in orgs.values()):
+        return [Violation("process_org", _("任务的办理部门须为组织编号。"), field="process")]
+    try:
+        review_flow.validate(process)
+    except review_flow.ProcessError as exc:
+        return [Violation("process_bpmn", str(exc), field="process")]
+    return []
 
 
 @transaction.atomic
@@ -932,29 +951,36 @@ def _require_decide(actor: Any, app: Application) -> None:
         raise PermissionDenied(_("只有实施部门可以审查和作出决定（收件窗口不能代为决定）。"))
 
 
-def _start_stage(app: Application, stage: int) -> list[ReviewTask]:
-    """Create the tasks of the first applicable stage from `stage` on (conditions on the form)."""
-    stages = app.item.process.get("stages", [])
-    while stage < len(stages):
-        spec = stages[stage]
-        when = spec.get("when")
-        if not when or expr.evaluate(when, app.form_data):
-            tasks = []
-            for t in spec["tasks"]:
-                org = app.department
-                if isinstance(t.get("org"), int):
-                    from dangqun.orgs.models import Organization
+def _task_org(app: Application, org: Any) -> Any:
+    if isinstance(org, int):
+        from dangqun.orgs.models import Organization
 
-                    org = Organization.objects.filter(pk=t["org"]).first() or app.department
-                tasks.append(
-                    ReviewTask(
-                        application=app, stage=stage, key=t["key"], name=t.get("name", t["key"]), org=org
-                    )
-                )
-            ReviewTask.objects.bulk_create(tasks)
-            return tasks
-        stage += 1
-    return []
+        return Organization.objects.filter(pk=org).first() or app.department
+    return app.department
+
+
+def _open_ready_tasks(app: Application) -> list[ReviewTask]:
+    """Create the review tasks the BPMN process has made ready after the tasks already passed
+    (review_flow.ready_tasks replays them); none when the process has ended."""
+    flow = app.review_process or app.item.process
+    tasks = list(app.tasks.all())
+    passed = sorted((t for t in tasks if t.state == TaskState.PASSED), key=lambda t: (t.done_at, t.pk))
+    opened = {review_flow.bpmn_id(flow, t.stage, t.key) for t in tasks}
+    try:
+        ready = review_flow.ready_tasks(
+            flow, app.form_data, [review_flow.bpmn_id(flow, t.stage, t.key) for t in passed]
+        )
+    except review_flow.ProcessError as exc:
+        raise RuleViolation(
+            "process_error", _("审查流程无法继续，请联系事项管理员：%(e)s") % {"e": exc}
+        ) from exc
+    new = [
+        ReviewTask(application=app, stage=s.stage, key=s.key, name=s.name[:60], org=_task_org(app, s.org))
+        for s in ready
+        if s.bpmn_id not in opened
+    ]
+    ReviewTask.objects.bulk_create(new)
+    return new
 
 
 @transaction.atomic
@@ -1002,8 +1028,9 @@ def do_accept(
     ):
         app.forwarded_at = timezone.now()
     _apply_deadlines(app)
+    app.review_process = app.item.process
     app.save()
-    _start_stage(app, 0)
+    _open_ready_tasks(app)
     event = _event(
         app,
         actor,
@@ -1272,10 +1299,9 @@ def do_review_task(task: ReviewTask, *, passed: bool, opinion: str, actor: Any) 
     if app.state == State.ACCEPTED:
         app.begin_review()
         app.save(update_fields=["state", "updated_at"])
-    siblings = list(ReviewTask.objects.filter(application=app, stage=task.stage))
-    if passed and all(t.state == TaskState.PASSED for t in siblings):
-        _start_stage(app, task.stage + 1)
-    elif not passed:
+    if passed:
+        _open_ready_tasks(app)
+    else:
         ReviewTask.objects.filter(application=app, state=TaskState.PENDING).update(state=TaskState.SKIPPED)
     _event(app, actor, "review", from_state, opinion.strip(), public=False, task=task.name, passed=passed)
     audit(actor, "onestop.application.review", app, task=task.key, passed=passed)

@@ -309,6 +309,9 @@ class Application(ConcurrentTransitionMixin, models.Model):
     channel = models.CharField(_("申请渠道"), max_length=10, default="web")
     state = FSMField(_("状态"), choices=State.choices, default=State.DRAFT, protected=True)
     form_data = models.JSONField(_("表单"), default=dict, blank=True)
+    # The item's review process as it stood at acceptance: a later edit of the item does not
+    # change the rules an accepted case is reviewed under (onestop/process.py replays it).
+    review_process = models.JSONField(_("受理时的审查流程"), default=dict, blank=True)
     token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
     # NULL when the client sent no Idempotency-Key (the partial unique constraint skips NULLs).
     idempotency_key = models.CharField(max_length=80, null=True, blank=True)  # noqa: DJ001

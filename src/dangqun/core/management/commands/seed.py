@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from dangqun.core import seeding
+from dangqun.core.calendar_actions import import_example_year
 
 
 class Command(BaseCommand):
@@ -60,11 +62,28 @@ class Command(BaseCommand):
             )
             timings = "，".join(f"{k} {v:.1f}s" for k, v in report.timings.items())
             self.stdout.write(f"分项用时：{timings}")
+        self._example_calendar()
         if catalog:
             # The service catalog hangs under the street's departments; named, not imported, so
             # core does not depend on the apps built on it. Re-running it adds nothing.
             call_command("seed_catalog", stdout=self.stdout)
         self._print_accounts()
+
+    def _example_calendar(self) -> None:
+        # From October on, deadlines of the demo's applications run into next year: without its
+        # schedule every submission would be refused. The demo loads the bundled example (marked
+        # 示例（非官方）); a real deployment imports the official one (docs/calendar.md).
+        today = timezone.localdate()
+        if today.month < 10:
+            return
+        result = import_example_year(today.year + 1, actor="dangqun seed")
+        if result is not None:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"演示：已导入 {today.year + 1} 年的示例节假日安排（非官方）。正式使用前请导入"
+                    "国务院办公厅公布的安排：dangqun calendar import（见 docs/calendar.md）。"
+                )
+            )
 
     def _print_accounts(self) -> None:
         self.stdout.write("")
