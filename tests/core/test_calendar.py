@@ -566,7 +566,8 @@ def test_the_demo_loads_the_example_of_next_year_once_and_only_where_one_exists(
 
     assert import_example_year(2031, actor="dangqun seed") is None  # no example: nothing invented
     result = import_example_year(2027, actor="dangqun seed")
-    assert result is not None and result.calendar_year.year == 2027
+    assert result is not None
+    assert result.calendar_year.year == 2027
     assert "示例" in CalendarYear.objects.get(year=2027).source  # never passed off as official
     assert import_example_year(2027, actor="dangqun seed") is None  # known now: left alone
     assert add_working_days(D("2026-12-30"), 5) == D("2027-01-07")
