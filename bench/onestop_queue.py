@@ -90,17 +90,10 @@ def build(total: int, seed: int) -> dict[str, object]:
         for i, d in enumerate(departments)
     ]
     today = timezone.localdate()
-    if today.year >= 2026:  # due dates reach into 2027: load the example schedule (not official)
-        import json
+    # Due dates reach into next year: load the bundled example schedule (not official).
+    from dangqun.core.calendar_actions import import_example_year
 
-        from dangqun.core import workcalendar
-        from dangqun.core.calendar_actions import do_import_calendar_year
-
-        example = Path(workcalendar.__file__).parent / "calendar_data" / "example-2027.json"
-        data = json.loads(example.read_text(encoding="utf-8"))
-        root = User.objects.create_superuser("bench_root", "root@example.org", None)
-        do_import_calendar_year(2027, data["days"], data["source"], actor=root)
-        workcalendar.reset()
+    import_example_year(today.year + 1, actor="bench")
     dues = [add_working_days(today - timedelta(days=40), n) for n in range(0, 60)]
     now = timezone.now()
     rows = []
