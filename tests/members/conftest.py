@@ -45,20 +45,25 @@ def state(status: str = Status.APPLICANT, steps: dict[int, Any] | None = None, *
     return R.MemberState(id=kw.pop("id", 1), status=status, steps=done, **kw)
 
 
-@pytest.fixture
-def full_members(tree, root_admin) -> list[PartyMember]:
-    """Three full members of branch A (enrolled, admitted 2015), usable as introducers."""
+def enroll_full_members(branch, actor) -> list[PartyMember]:
+    """Three full members of `branch` (enrolled, admitted 2015), usable as introducers."""
     return [
         do_enroll_member(
-            branch=tree.branch_a,
+            branch=branch,
             name=name,
             id_number=make_id(date(1970 + i, 3, 1)),
             status=Status.FULL,
             admitted_on=date(2015, 7, 1),
-            actor=root_admin,
+            actor=actor,
         )
         for i, name in enumerate(["刘正式", "陈正式", "黄正式"])
     ]
+
+
+@pytest.fixture
+def full_members(tree, root_admin) -> list[PartyMember]:
+    """Three full members of branch A."""
+    return enroll_full_members(tree.branch_a, root_admin)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from dangqun.members.choices import Status
 from dangqun.members.models import ContactPerson, DevelopmentStep, DuesPayment, Introducer, PartyMember
 from dangqun.orgs.models import Organization
 
-from .conftest import PIPELINE, advance, make_id, national, state
+from .conftest import PIPELINE, advance, enroll_full_members, make_id, national, state
 
 pytestmark = pytest.mark.django_db
 
@@ -461,17 +461,7 @@ def test_a_community_committee_under_the_street_committee_cannot_approve(tree, r
     branch = do_create_organization(
         name="和平社区第三党支部", kind=OrgKind.BRANCH, parent=community_committee, actor=root_admin
     )
-    people = [
-        do_enroll_member(
-            branch=branch,
-            name=name,
-            id_number=make_id(date(1970 + i, 3, 1)),
-            status=Status.FULL,
-            admitted_on=date(2015, 7, 1),
-            actor=root_admin,
-        )
-        for i, name in enumerate(["刘正式", "陈正式", "黄正式"])
-    ]
+    people = enroll_full_members(branch, root_admin)
     person = do_register_applicant(
         branch=branch,
         name="吴申请",
