@@ -19,7 +19,8 @@ from dangqun.members.choices import Status
 
 LC_MESSAGES = Path(settings.LOCALE_PATHS[0]) / "en" / "LC_MESSAGES"
 PO = LC_MESSAGES / "django.po"
-MO = LC_MESSAGES / "django.mo"
+# The project catalog, and one per app that keeps its strings beside its code (learning, feedback…).
+CATALOGS = sorted(Path(settings.BASE_DIR).glob("**/locale/en/LC_MESSAGES/django.po"))
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -60,18 +61,33 @@ def test_the_catalog_parses_and_covers_the_apps():
     assert {"电子证照核验", "三会一课落实情况", "办事指南", "组织关系转接"} <= ids
 
 
-def test_every_english_entry_is_translated_and_none_is_fuzzy():
+def catalog_id(path: Path) -> str:
+    return str(path.relative_to(settings.BASE_DIR).parts[0])
+
+
+each_catalog = pytest.mark.parametrize("po", CATALOGS, ids=catalog_id)
+
+
+def test_every_app_catalog_is_found():
+    assert PO in CATALOGS
+    assert {"learning", "feedback", "insights"} <= {catalog_id(p) for p in CATALOGS}
+
+
+@each_catalog
+def test_every_english_entry_is_translated_and_none_is_fuzzy(po):
+    entries = parse_po(po)
     untranslated = [
         label(e)
-        for e in ENTRIES
+        for e in entries
         if e["msgid"] and any(v == "" for k, v in e.items() if k.startswith("msgstr"))
     ]
-    fuzzy = [label(e) for e in ENTRIES if "fuzzy" in e["flags"]]
+    fuzzy = [label(e) for e in entries if "fuzzy" in e["flags"]]
     assert not untranslated, untranslated
     assert not fuzzy, fuzzy
 
 
-def test_translations_keep_the_placeholders():
+@each_catalog
+def test_translations_keep_the_placeholders(po):
     """Same named placeholders, {fields}, %% and HTML tags as the source (formats like %(m)02d may differ)."""
     token = re.compile(r"%\((\w+)\)|(%%)|(\{\w*\})|(</?[a-z][^>]*>)")
 
@@ -79,7 +95,7 @@ def test_translations_keep_the_placeholders():
         return sorted("".join(groups) for groups in token.findall(text))
 
     wrong = []
-    for e in ENTRIES:
+    for e in parse_po(po):
         if not e["msgid"]:
             continue
         sources = [tokens(e["msgid"]), tokens(e.get("msgid_plural", e["msgid"]))]
@@ -90,12 +106,13 @@ def test_translations_keep_the_placeholders():
     assert not wrong, wrong
 
 
-def test_the_compiled_catalog_matches_the_po_file():
+@each_catalog
+def test_the_compiled_catalog_matches_the_po_file(po):
     """The committed .mo holds exactly what the .po says: compilemessages was run after the last edit."""
-    with MO.open("rb") as f:
+    with po.with_suffix(".mo").open("rb") as f:
         catalog = gettext.GNUTranslations(f)._catalog
     stale = []
-    for e in ENTRIES:
+    for e in parse_po(po):
         if not e["msgid"]:
             continue
         key = f"{e['msgctxt']}\x04{e['msgid']}" if "msgctxt" in e else e["msgid"]
@@ -109,9 +126,10 @@ def test_the_compiled_catalog_matches_the_po_file():
 
 
 @pytest.mark.skipif(not shutil.which("msgfmt"), reason="gettext tools are not installed")
-def test_msgfmt_check_is_clean(tmp_path):
+@each_catalog
+def test_msgfmt_check_is_clean(tmp_path, po):
     result = subprocess.run(  # noqa: S603 (a fixed command on our own file)
-        [shutil.which("msgfmt"), "--check", "-o", str(tmp_path / "django.mo"), str(PO)],
+        [shutil.which("msgfmt"), "--check", "-o", str(tmp_path / "django.mo"), str(po)],
         capture_output=True,
         text=True,
         check=False,

@@ -66,6 +66,9 @@ def mount_routers() -> None:
     from dangqun.accounts.api import router as accounts_router
     from dangqun.certs.api import router as certs_router
     from dangqun.core.api import router as core_router
+    from dangqun.feedback.api import router as feedback_router
+    from dangqun.insights.api import router as insights_router
+    from dangqun.learning.api import router as learning_router
     from dangqun.meetings.api import router as meetings_router
     from dangqun.members.api import router as members_router
     from dangqun.onestop.api import router as onestop_router
@@ -78,6 +81,9 @@ def mount_routers() -> None:
     api.add_router("/", meetings_router)
     api.add_router("/", onestop_router)
     api.add_router("/", certs_router)
+    api.add_router("/", learning_router)
+    api.add_router("/", feedback_router)
+    api.add_router("/", insights_router)
 
 
 mount_routers()

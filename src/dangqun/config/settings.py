@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "dangqun.meetings",
     "dangqun.onestop",
     "dangqun.certs",
+    "dangqun.learning",
+    "dangqun.feedback",
+    "dangqun.insights",
 ]
 
 MIDDLEWARE = [

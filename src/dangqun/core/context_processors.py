@@ -77,7 +77,7 @@ def _party_items() -> list[NavItem]:
             _("三会一课、表决与选举、民主评议"),
         ),
     ]
-    return [NavItem(key, label, url, description) for key, label, url, description in entries if url]
+    return _present(entries)
 
 
 def nav_items(user: Any) -> list[NavItem]:
@@ -116,6 +116,19 @@ def nav_items(user: Any) -> list[NavItem]:
             items.append(
                 NavItem("queue", pgettext_lazy("nav", "办件"), queue, _("待办办件、期限倒计时与帮办代办"))
             )
+    if user.is_superuser or roles & {Role.STREET_ADMIN, Role.DEPARTMENT_ADMIN, Role.WINDOW_STAFF}:
+        items += _feedback_items()
+    if user.is_superuser or roles & {Role.MEMBER, Role.BRANCH_SECRETARY, Role.STREET_ADMIN}:
+        items += _present(
+            [
+                (
+                    "learning",
+                    pgettext_lazy("nav", "学习"),
+                    first_url("learning:index"),
+                    _("推荐学习、必学内容与学时"),
+                )
+            ]
+        )
     if Role.MEMBER in roles:
         items.append(
             NavItem(
@@ -134,7 +147,41 @@ def nav_items(user: Any) -> list[NavItem]:
                 _("查找事项、在线申请、查询进度"),
             )
         )
+        items += _present(
+            [
+                (
+                    "messages",
+                    pgettext_lazy("nav", "留言"),
+                    first_url("feedback:messages"),
+                    _("留言、投诉与办理进度"),
+                )
+            ]
+        )
     return items
+
+
+def _present(entries: list[tuple]) -> list[NavItem]:
+    """NavItems for the entries whose page exists (apps absent from the URL conf drop out)."""
+    return [NavItem(key, label, url, description) for key, label, url, description in entries if url]
+
+
+def _feedback_items() -> list[NavItem]:
+    return _present(
+        [
+            (
+                "feedback",
+                pgettext_lazy("nav", "评价"),
+                first_url("feedback:index"),
+                _("好差评、整改回访与留言诉求"),
+            ),
+            (
+                "insights",
+                pgettext_lazy("nav", "看板"),
+                first_url("insights:index"),
+                _("办件量、满意度与改进建议"),
+            ),
+        ]
+    )
 
 
 def mark_current(items: list[NavItem], path: str) -> list[tuple[NavItem, str]]:
