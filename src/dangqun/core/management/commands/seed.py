@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from django.apps import apps
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from dangqun.core import seeding
 from dangqun.core.calendar_actions import import_example_year
+
+# Each takes --wipe; `seed --reset` wipes them in reverse order before the street.
+APP_SEEDERS = ("seed_catalog", "seed_learning", "seed_feedback")
 
 
 class Command(BaseCommand):
@@ -36,9 +38,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["batch_size"] < 1:
             raise CommandError("--batch-size 必须大于 0。")
-        catalog = apps.is_installed("dangqun.onestop")
-        if options["reset"] and catalog:
-            call_command("seed_catalog", "--wipe", stdout=self.stdout)
+        app_seeders = self._app_seeders()
+        if options["reset"]:
+            for command in reversed(app_seeders):
+                call_command(command, "--wipe", stdout=self.stdout)
         try:
             report = seeding.seed(
                 seed=options["seed"],
@@ -63,11 +66,18 @@ class Command(BaseCommand):
             timings = "，".join(f"{k} {v:.1f}s" for k, v in report.timings.items())
             self.stdout.write(f"分项用时：{timings}")
         self._example_calendar()
-        if catalog:
-            # The service catalog hangs under the street's departments; named, not imported, so
-            # core does not depend on the apps built on it. Re-running it adds nothing.
-            call_command("seed_catalog", stdout=self.stdout)
+        # The apps' demo data hangs under the street (the catalog under its departments, learning
+        # under its branches, ratings on its cases): named, not imported, so core does not depend
+        # on the apps built on it. Re-running a seeder adds nothing.
+        for command in app_seeders:
+            call_command(command, stdout=self.stdout)
         self._print_accounts()
+
+    @staticmethod
+    def _app_seeders() -> list[str]:
+        """The installed apps' seed commands, in dependency order (ratings need cases)."""
+        available = get_commands()
+        return [name for name in APP_SEEDERS if name in available]
 
     def _example_calendar(self) -> None:
         # From October on, deadlines of the demo's applications run into next year: without its
