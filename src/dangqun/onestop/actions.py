@@ -642,7 +642,7 @@ def _missing_materials(app: Application, *, include_deficient: bool = False) -> 
     return out
 
 
-def _next_serial(prefix: str, day: date) -> int:
+def next_serial(prefix: str, day: date) -> int:
     """One more serial for (prefix, day), safe under concurrency, in one statement.
 
     INSERT … ON CONFLICT DO UPDATE … RETURNING (PostgreSQL; SQLite ≥ 3.35): the conflicting row is
@@ -664,7 +664,7 @@ def _number_application(pk: int, prefix: str, day: date) -> str:
     PostgreSQL does both in one statement (a data-modifying CTE); elsewhere two statements.
     """
     if connection.vendor != "postgresql":
-        number = R.application_number(prefix, day, _next_serial(prefix, day))
+        number = R.application_number(prefix, day, next_serial(prefix, day))
         Application.objects.filter(pk=pk).update(number=number)
         return number
     counters = connection.ops.quote_name(SerialCounter._meta.db_table)
