@@ -214,9 +214,9 @@ def assign(request: HttpRequest, payload: RequirementIn):
 
 
 def _scoped_item(org, pk: int) -> ContentItem:
-    from dangqun.core.errors import NotFound
-
     from django.db.models import Q
+
+    from dangqun.core.errors import NotFound
 
     item = ContentItem.objects.filter(
         Q(organization__isnull=True) | Q(organization_id__in=org.ancestor_ids()), pk=pk
