@@ -119,3 +119,14 @@ OPEN_MESSAGE_STATES = (
     MessageState.DISPUTED,
     MessageState.HANDLING,
 )
+
+
+class MessageAction(models.TextChoices):
+    RECEIVE = "receive", _("收到留言")
+    DISPATCH = "dispatch", _("派单")
+    DISPUTE = "dispute", _("承办单位退回")
+    ACCEPT = "accept", _("签收办理")
+    REPLY = "reply", _("答复")
+    CALLBACK = "callback", _("回访办结")
+    RATE = "rate", _("评价")
+    MERGE = "merge", _("合并为重复件")

@@ -14,7 +14,16 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField
 
-from .choices import AppealState, FixState, Level, MessageKind, MessageState, Mode, RatingChannel, Urgency
+from .choices import (
+    AppealState,
+    FixState,
+    Level,
+    MessageKind,
+    MessageState,
+    Mode,
+    RatingChannel,
+    Urgency,
+)
 
 
 def new_token() -> str:
