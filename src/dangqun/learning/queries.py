@@ -152,13 +152,15 @@ def access_source(user: Any, pk: Any) -> Source:
 
 
 def requirements_for(prof: LearnerProfile, year: int) -> QuerySet[Requirement]:
+    """The learner's requirements due this year or later (a December assignment may fall due in
+    January)."""
     if prof.branch is None:
         return Requirement.objects.none()
     audiences = [Audience.ALL, Audience.CADRES] if prof.is_cadre else [Audience.ALL]
     return (
         Requirement.objects.filter(
             organization_id__in=prof.branch.ancestor_ids(),
-            year=year,
+            due_on__gte=date(year, 1, 1),
             audience__in=audiences,
             item__status=ItemStatus.PUBLISHED,
         )
