@@ -64,9 +64,8 @@ def test_required_items_come_first_by_due_date(client, library, cadre, secretary
     )
     items = get_recs(client, cadre)["items"]
     assert [i["id"] for i in items[:2]] == [sooner.item_id, later.item_id]
-    assert items[0]["required"] and items[0]["reason"].endswith(
-        f"要求 {sooner.due_on.month}月{sooner.due_on.day}日前完成"
-    )
+    assert items[0]["required"]
+    assert items[0]["reason"].endswith(f"要求 {sooner.due_on.month}月{sooner.due_on.day}日前完成")
     assert not items[2]["required"]
     # finished required items leave the list
     finish(cadre, library["党史上的重要会议"], "k-required-1")
