@@ -3,7 +3,7 @@ dispatch table for messages. The one-stop fixtures (items, applicant, 2027 calen
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -34,6 +34,22 @@ def case(applicant, simple_item, window_staff, department_admin, calendar_2027):
         simple_item, {"applicant_name": "陈居民"}, actor=applicant, idempotency_key="case-1", on=ENDED
     ).application
     return handle_to_the_end(app, window_staff, department_admin)
+
+
+@pytest.fixture
+def recent_case(applicant, simple_item, window_staff, department_admin, calendar_2027):
+    """A case that ended on the last working day: inside the rating window of pages using today."""
+    from django.utils import timezone
+
+    from dangqun.core import workcalendar
+
+    day = timezone.localdate()
+    while not workcalendar.is_workday(day):
+        day -= timedelta(days=1)
+    app = onestop.do_create_and_submit(
+        simple_item, {"applicant_name": "陈居民"}, actor=applicant, idempotency_key="case-r", on=day
+    ).application
+    return handle_to_the_end(app, window_staff, department_admin, on=day)
 
 
 @pytest.fixture

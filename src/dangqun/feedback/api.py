@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Header, Path, Router
+from ninja.responses import Status as HttpStatus
 
 from dangqun.core.errors import NotFound, RuleViolation
 from dangqun.core.schemas import ERRORS, PUBLIC_ERRORS
@@ -105,7 +106,7 @@ def rate_case(request: HttpRequest, data: RatingIn):
         channel=data.channel,
         actor=request.auth,
     )
-    return 201, rating_out(rating)
+    return HttpStatus(201, rating_out(rating))
 
 
 @router.post(
@@ -127,7 +128,7 @@ def rate_visit(request: HttpRequest, token: Path[str], data: VisitRatingIn):
         anonymous=data.anonymous,
         actor=user,
     )
-    return 201, rating_out(rating)
+    return HttpStatus(201, rating_out(rating))
 
 
 @router.get("/feedback/ratings/{rating_id}", response={200: RatingOut, **ERRORS}, summary="评价及整改进度")
@@ -166,7 +167,9 @@ def fix_step(request: HttpRequest, fix_id: Path[PK], data: FixStepIn):
 def appeal(request: HttpRequest, rating_id: Path[PK], data: AppealIn):
     rating = queries.access_rating(request.auth, rating_id)
     a = actions.do_file_appeal(rating, reason=data.reason, actor=request.auth)
-    return 201, {"id": a.pk, "rating": rating.pk, "state": a.state, "reason": a.reason, "decision_note": ""}
+    return HttpStatus(
+        201, {"id": a.pk, "rating": rating.pk, "state": a.state, "reason": a.reason, "decision_note": ""}
+    )
 
 
 @router.post(
@@ -200,7 +203,7 @@ def leave_message(
         else False
     )
     m = message_actions.do_leave_message(**data.dict(), idempotency_key=idempotency_key, actor=request.auth)
-    return (200 if before else 201), message_out(m)
+    return HttpStatus(200 if before else 201, message_out(m))
 
 
 @router.get("/feedback/messages", response={200: list[MessageOut], **ERRORS}, summary="我的留言 / 本单位留言")

@@ -13,7 +13,12 @@ LEVELS = [(level.value, level.label) for level in sorted(Level, reverse=True)]
 
 def _stars(label: str, required: bool) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
-        label=label, choices=LEVELS, coerce=int, required=required, widget=forms.RadioSelect
+        label=label,
+        choices=LEVELS,
+        coerce=int,
+        required=required,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择 1 到 5 星的评价等级。")},
     )
 
 
@@ -82,6 +87,16 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented recipe); the action checks their contents."""
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
 class MessageForm(forms.Form):
     kind = forms.ChoiceField(label=_("类型"), choices=MessageKind.choices)
     title = forms.CharField(label=_("标题"), max_length=100)
@@ -98,7 +113,7 @@ class MessageForm(forms.Form):
     credit_code = forms.CharField(
         label=_("统一社会信用代码"), max_length=30, required=False, help_text=_("企业诉求必填，18位")
     )
-    files = forms.FileField(
+    files = MultipleFileField(
         label=_("附件"),
         required=False,
         widget=MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),

@@ -308,7 +308,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
     form = MessageForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        files = [message_actions.Upload(f.name, f.read()) for f in request.FILES.getlist("files")[:6]]
+        files = [message_actions.Upload(f.name, f.read()) for f in d["files"][:6]]
         try:
             message = message_actions.do_leave_message(
                 kind=d["kind"],
