@@ -61,7 +61,7 @@ def test_hours_are_credited_once_and_capped_at_the_duration(client, library, cad
     assert progress["hours"] == round(1800 / 2700, 1)
     assert progress["target"] == 32
     assert "第二十条" in progress["source"]
-    rec2, applied = actions.do_report_progress(
+    rec2, _applied = actions.do_report_progress(
         item, key="after-finish-1", seconds=0, finished=True, actor=cadre
     )
     assert rec2.credited_seconds == 30 * 60

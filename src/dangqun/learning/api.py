@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Path, Query, Router
+from ninja import Path, Query, Router, Status
 
 from dangqun.core.errors import PermissionDenied
 from dangqun.core.schemas import ERRORS
@@ -203,14 +203,17 @@ def assign(request: HttpRequest, payload: RequirementIn):
     req = actions.do_assign_item(
         organization=org, item=item, due_on=payload.due_on, audience=payload.audience, actor=user
     )
-    return 201, {
-        "id": req.pk,
-        "organization_id": req.organization_id,
-        "item_id": req.item_id,
-        "audience": req.audience,
-        "year": req.year,
-        "due_on": req.due_on,
-    }
+    return Status(
+        201,
+        {
+            "id": req.pk,
+            "organization_id": req.organization_id,
+            "item_id": req.item_id,
+            "audience": req.audience,
+            "year": req.year,
+            "due_on": req.due_on,
+        },
+    )
 
 
 def _scoped_item(org, pk: int) -> ContentItem:
@@ -300,7 +303,7 @@ def create_source(request: HttpRequest, payload: SourceIn):
     source = actions.do_create_source(
         organization=org, title=payload.title, body=payload.body, topic=payload.topic, actor=request.auth
     )
-    return 201, _source(source)
+    return Status(201, _source(source))
 
 
 @router.get("/learning/sources/{source_id}", response={200: SourceOut, **ERRORS}, summary="素材、产品与推送")
@@ -337,7 +340,7 @@ def create_push(request: HttpRequest, payload: PushIn, source_id: int = PK):
         actor=request.auth,
     )
     push.refresh_from_db()
-    return 201, _push(push, queries.delivery_counts([push.pk]))
+    return Status(201, _push(push, queries.delivery_counts([push.pk])))
 
 
 @router.post(

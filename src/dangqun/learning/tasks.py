@@ -174,7 +174,7 @@ def run_push(push_id: int) -> dict[str, int]:
         ).values_list("pk", flat=True):
             deliver_webhook(pk)
     if Channel.EMAIL in channels:
-        sent["email"] = send_email_digest()
+        sent["email"] = email_digest()
     return sent
 
 
@@ -207,6 +207,10 @@ def send_in_app(push: Push) -> int:
 
 @db_task()
 def send_email_digest() -> int:
+    return email_digest()
+
+
+def email_digest() -> int:
     """One mail per recipient with every pending article; rows marked sent (or skipped) with it."""
     sent = 0
     connection = get_connection()
@@ -340,7 +344,7 @@ def retry_pending_deliveries() -> int:
     ):
         push = Push.objects.select_related("source").get(pk=push_id)
         send_in_app(push)
-    return send_email_digest.call_local() + len(stale)
+    return email_digest() + len(stale)
 
 
 @db_periodic_task(crontab(hour="2", minute="30"))
