@@ -58,8 +58,8 @@ def other_item(tree, street_admin, other_department):
 
 
 def make_app(
-    item,
-    applicant,
+    service_item,
+    who,
     *,
     received: date | None,
     accepted: date | None = None,
@@ -75,11 +75,11 @@ def make_app(
         state = "completed" if completed else ("accepted" if accepted else "submitted")
     return Application.objects.create(
         number=f"T{n:010d}",
-        item=item,
-        applicant=applicant,
-        created_by=applicant,
-        department=department or item.department,
-        receiving_org=item.receiving_org,
+        item=service_item,
+        applicant=who,
+        created_by=who,
+        department=department or service_item.department,
+        receiving_org=service_item.receiving_org,
         channel=channel,
         state=state,
         submitted_at=timezone.now() if received else None,
@@ -108,7 +108,7 @@ def rate(
     *,
     app: Application | None = None,
     visit: Visit | None = None,
-    item=None,
+    about=None,
     channel: str = "web",
     reasons: list[str] | None = None,
     elderly: bool = False,
@@ -120,7 +120,7 @@ def rate(
         application=app,
         visit=visit,
         unit=unit,
-        item=item if item is not None else (app.item if app else visit.item),
+        item=about if about is not None else (app.item if app else visit.item),
         level=level,
         reasons=reasons or [],
         channel=channel,
@@ -131,10 +131,10 @@ def rate(
     )
 
 
-def visit(window, unit, staff, on: date, item=None) -> Visit:
+def visit(window, unit, staff, on: date, about=None) -> Visit:
     n = next(_serial)
     return Visit.objects.create(
-        number=f"V{n:08d}", window=window, unit=unit, staff=staff, item=item, visited_on=on
+        number=f"V{n:08d}", window=window, unit=unit, staff=staff, item=about, visited_on=on
     )
 
 

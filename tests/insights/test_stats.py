@@ -274,7 +274,7 @@ def test_ratings_of_many_units_groups_and_windows_equal_direct_counts(
                 "rural": rnd.random() < 0.2,
             }
             if n % 3 == 0:
-                v = visit(tree.window, it.department, window_staff, day, item=it)
+                v = visit(tree.window, it.department, window_staff, day, about=it)
                 rate(it.department, level, day, visit=v, channel="qr", reasons=reasons, **groups)
             else:
                 app = make_app(it, applicant, received=day)
