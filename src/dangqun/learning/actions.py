@@ -49,6 +49,11 @@ PDF_MAGIC = b"%PDF-"
 MAX_PDF_BYTES = 20 * 1024 * 1024
 
 
+def _user(actor: Any) -> Any:
+    """The actor as a user row, or None for a system actor (a seeder, a job)."""
+    return actor if getattr(actor, "_meta", None) is not None and actor.pk else None
+
+
 def _touch(profile_user_id: int) -> None:
     LearnerProfile.objects.filter(user_id=profile_user_id).update(changed_at=timezone.now())
 
@@ -250,7 +255,7 @@ def do_create_item(
         pass_percent=pass_percent,
         organization=organization,
         status=status if status in ItemStatus.values else ItemStatus.DRAFT,
-        created_by=actor,
+        created_by=_user(actor),
         published_at=published_at or timezone.now(),
     )
     if document is not None:
@@ -330,7 +335,7 @@ def do_assign_item(
         audience=audience,
         year=due_on.year,
         due_on=due_on,
-        assigned_by=actor,
+        assigned_by=_user(actor),
     )
     audit(actor, "learning.assign", req, organization=organization.pk, item=item.pk, due_on=due_on)
     learners = list(queries.learners_of(organization).values_list("user_id", flat=True))
@@ -500,7 +505,7 @@ def do_create_source(
             break
     raise_if_any(v)
     source = Source.objects.create(
-        organization=organization, title=title, body=body, topic=topic, created_by=actor
+        organization=organization, title=title, body=body, topic=topic, created_by=_user(actor)
     )
     for photo in photos:
         source.photos.create(image=photo)
@@ -550,7 +555,11 @@ def do_approve_product(product: Product, *, actor: Any) -> Product:
     limit = {ProductKind.SMS: R.SMS_MAX, ProductKind.CARD: R.CARD_MAX}.get(product.kind)
     if limit and len(product.body) > limit:
         raise RuleViolation("body_too_long", _("内容超过 %(n)s 字，请先修改。") % {"n": limit})
-    product.status, product.approved_by, product.approved_at = ProductStatus.APPROVED, actor, timezone.now()
+    product.status, product.approved_by, product.approved_at = (
+        ProductStatus.APPROVED,
+        _user(actor),
+        timezone.now(),
+    )
     product.save(update_fields=["status", "approved_by", "approved_at"])
     audit(actor, "learning.product_approve", product, kind=product.kind)
     return product
@@ -635,7 +644,11 @@ def do_create_push(
         v.append(Violation("invalid_topic", _("请选择主题。"), field="topic"))
     raise_if_any(v)
     push = Push.objects.create(
-        source=source, audience=segments, channels=channels, topic=topic or source.topic, created_by=actor
+        source=source,
+        audience=segments,
+        channels=channels,
+        topic=topic or source.topic,
+        created_by=_user(actor),
     )
     audit(actor, "learning.push", push, source=source.pk, audience=segments, channels=channels)
     _schedule(push.pk)
