@@ -49,11 +49,28 @@ class RatingForm(forms.Form):
         }
 
 
+def _note(label: str) -> forms.CharField:
+    return forms.CharField(label=label, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
 class NoteForm(forms.Form):
-    note = forms.CharField(label=_("说明"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    note = _note(_("说明"))
 
 
-class CallbackForm(NoteForm):
+class FixNoteForm(forms.Form):
+    note = _note(_("整改措施"))
+
+
+class AppealForm(forms.Form):
+    note = _note(_("申诉理由"))
+
+
+class DisputeForm(forms.Form):
+    note = _note(_("退回理由"))
+
+
+class CallbackForm(forms.Form):
+    note = _note(_("回访情况"))
     verified = forms.TypedChoiceField(
         label=_("核实结果"),
         choices=[("1", _("情况属实")), ("0", _("情况不属实"))],
@@ -74,7 +91,12 @@ class ConfirmForm(forms.Form):
     )
 
 
-class DecisionForm(NoteForm):
+class MessageCallbackForm(forms.Form):
+    note = _note(_("回访情况"))
+
+
+class DecisionForm(forms.Form):
+    note = _note(_("复核意见"))
     upheld = forms.TypedChoiceField(
         label=_("复核结论"),
         choices=[("1", _("申诉成立，该评价不计入统计")), ("0", _("申诉不成立，维持评价"))],

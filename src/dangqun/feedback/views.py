@@ -24,13 +24,16 @@ from dangqun.orgs.models import Organization
 from . import actions, message_actions, queries
 from .choices import BAD_REASONS, FixState, MessageState, Mode, RatingChannel
 from .forms import (
+    AppealForm,
     CallbackForm,
     ConfirmForm,
     DecisionForm,
     DispatchForm,
+    DisputeForm,
+    FixNoteForm,
+    MessageCallbackForm,
     MessageForm,
     MessageRatingForm,
-    NoteForm,
     RatingForm,
     ReplyForm,
 )
@@ -184,7 +187,7 @@ FIX_STEPS = {
         _("已记录回访。"),
     ),
     "fix": (
-        NoteForm,
+        FixNoteForm,
         lambda fix, d, u: actions.do_record_fix(fix, note=d["note"], actor=u),
         _("已记录整改。"),
     ),
@@ -194,7 +197,7 @@ FIX_STEPS = {
         _("已答复评价人。"),
     ),
     "appeal": (
-        NoteForm,
+        AppealForm,
         lambda fix, d, u: actions.do_file_appeal(fix.rating, reason=d["note"], actor=u),
         _("已提交申诉，等待上级复核。"),
     ),
@@ -359,7 +362,7 @@ def _message_steps(request: HttpRequest, message: Any) -> dict[str, tuple[Any, A
     return {
         "dispatch": (DispatchForm, dispatch, _("已派单。")),
         "dispute": (
-            NoteForm,
+            DisputeForm,
             lambda d: message_actions.do_dispute_message(message, reason=d["note"], actor=u),
             _("已退回派单人。"),
         ),
@@ -370,7 +373,7 @@ def _message_steps(request: HttpRequest, message: Any) -> dict[str, tuple[Any, A
             _("已答复。"),
         ),
         "callback": (
-            NoteForm,
+            MessageCallbackForm,
             lambda d: message_actions.do_callback_message(message, note=d["note"], actor=u),
             _("已回访办结。"),
         ),
