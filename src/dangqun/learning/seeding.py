@@ -246,7 +246,8 @@ def seed_learning(*, seed: int = 2026, log: Callable[[str], None] = lambda _m: N
     report = recommend.run_batch()
     log(
         f"学习教育：新增内容 {counts['items']} 条、必学 {counts['requirements']} 项、"
-        f"学员画像 {counts['profiles']} 个、学习记录 {counts['records']} 条；已为 {report['learners']} 名党员计算推荐。"
+        f"学员画像 {counts['profiles']} 个、学习记录 {counts['records']} 条；"
+        f"已为 {report['learners']} 名党员计算推荐。"
     )
     return counts
 
