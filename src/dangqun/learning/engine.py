@@ -91,6 +91,7 @@ class ItemIndex:
             for p in i.posts:
                 self.post_rows.setdefault(p, []).append(r)  # type: ignore[arg-type]
         self.post_rows = {p: np.array(rows, dtype=np.int64) for p, rows in self.post_rows.items()}
+        self.item_posts = [i.posts for i in items]
         self.fresh = np.array([math.exp(-i.age_days / FRESH_DAYS) for i in items], dtype=np.float32)
         pop = np.log1p(np.array([i.popularity for i in items], dtype=np.float32))
         self.pop = pop / pop.max() if len(pop) and pop.max() > 0 else pop
@@ -149,89 +150,113 @@ class ItemIndex:
     def rank_many(
         self, states: Sequence[MemberState], limit: int = 10, *, diversity: float = MAX_PER_TOPIC_SHARE
     ) -> list[list[Pick]]:
-        """The batch: one matrix product for the whole chunk's history similarities."""
+        """The batch: one matrix product per block of members for the history similarities."""
         if len(self.ids) == 0 or limit <= 0:
             return [[] for _ in states]
-        vecs = [self.history_vector(m.history) for m in states]
-        with_hist = [k for k, v in enumerate(vecs) if v is not None]
-        sims: dict[int, np.ndarray] = {}
-        if with_hist:
-            h = np.stack([vecs[k] for k in with_hist])
-            block = h @ self.emb.T
-            sims = {k: block[j] for j, k in enumerate(with_hist)}
-        return [self._rank_scored(m, sims.get(k), limit, diversity) for k, m in enumerate(states)]
+        out: list[list[Pick]] = []
+        block_size = 256  # 256 × 50,000 float32 = 51 MB per block
+        for start in range(0, len(states), block_size):
+            part = states[start : start + block_size]
+            vecs = [self.history_vector(m.history) for m in part]
+            with_hist = [k for k, v in enumerate(vecs) if v is not None]
+            sims: dict[int, np.ndarray] = {}
+            if with_hist:
+                block = np.stack([vecs[k] for k in with_hist]) @ self.emb.T
+                sims = {k: block[j] for j, k in enumerate(with_hist)}
+            out.extend(self._rank_scored(m, sims.get(k), limit, diversity) for k, m in enumerate(part))
+        return out
 
-    def _rank_scored(
-        self, m: MemberState, s_hist_raw: np.ndarray | None, limit: int, diversity: float
-    ) -> list[Pick]:
-        n = len(self.ids)
-        s_post = self.post_scores(m.post_words)
-        if s_hist_raw is not None:
-            s_post = W_POST * s_post
-            s_hist = W_HIST * s_hist_raw
-        else:
-            s_hist = np.zeros(n, dtype=np.float32)
-        tag = np.zeros(n, dtype=np.float32)
-        rows = self.post_rows.get(m.post)
-        if rows is not None:
-            tag[rows] = W_POST_TAG
-        co = np.zeros(n, dtype=np.float32)
+    def _static(self, m: MemberState, with_history: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(base score, post part) that depend only on the post: cached, a dozen posts × 2."""
+        cache = self.__dict__.setdefault("_static_cache", {})
+        key = (m.post, m.post_words, with_history)
+        hit = cache.get(key)
+        if hit is None:
+            s_post = self.post_scores(m.post_words) * (W_POST if with_history else 1.0)
+            tag = np.zeros(len(self.ids), dtype=np.float32)
+            rows = self.post_rows.get(m.post)
+            if rows is not None:
+                tag[rows] = W_POST_TAG
+            post_part = (s_post + tag).astype(np.float32)
+            base = post_part + W_FRESH * self.fresh + W_POP * self.pop
+            hit = cache[key] = (base, post_part)
+        return hit
+
+    def _boosts(self, m: MemberState) -> tuple[dict[int, float], dict[int, int], dict[int, float]]:
+        """Co-study (row -> weight, row -> the history item behind it) and branch popularity."""
+        co: dict[int, float] = {}
         co_src: dict[int, int] = {}
         for h in list(m.history)[:HISTORY_USED]:
             for other, w in m.neighbors.get(h, ()):
                 r = self.row.get(other)
-                if r is not None and w > co[r]:
+                if r is not None and w > co.get(r, 0.0):
                     co[r], co_src[r] = w, h
-        if co.max() > 0:
-            co *= W_CO / co.max()
-        br = np.zeros(n, dtype=np.float32)
+        if co:
+            top = max(co.values())
+            co = {r: W_CO * w / top for r, w in co.items()}
+        br: dict[int, float] = {}
         if m.branch_popular:
             top = max(m.branch_popular.values())
             for pk, c in m.branch_popular.items():
                 r = self.row.get(pk)
                 if r is not None:
                     br[r] = W_BRANCH * c / top
-        fresh = W_FRESH * self.fresh
-        pop = W_POP * self.pop
-        score = s_post + s_hist + tag + co + br + fresh + pop
+        return co, co_src, br
+
+    def _rank_scored(
+        self, m: MemberState, s_hist_raw: np.ndarray | None, limit: int, diversity: float
+    ) -> list[Pick]:
+        n = len(self.ids)
+        base, post_part = self._static(m, s_hist_raw is not None)
+        score = base + W_HIST * s_hist_raw if s_hist_raw is not None else base.copy()
+        co, co_src, br = self._boosts(m)
+        for boost in (co, br):
+            if boost:
+                rows = np.fromiter(boost.keys(), dtype=np.int64, count=len(boost))
+                score[rows] += np.fromiter(boost.values(), dtype=np.float32, count=len(boost))
         blocked = [self.row[h] for h in (*m.history, *m.exclude) if h in self.row]
         if blocked:
             score[blocked] = -np.inf
         for t in m.hidden_topics:
             k = self.topic_code.get(t)
             if k is not None:
-                score[self.topics == k] = -np.inf
+                score[self.topic_rows(k)] = -np.inf
         pool = min(n, limit * 8)
-        cand = np.argpartition(-score, pool - 1)[:pool] if pool < n else np.arange(n)
+        cand = np.argpartition(score, n - pool)[n - pool :] if pool < n else np.arange(n)
         cand = cand[np.argsort(-score[cand], kind="stable")]
         cap = max(1, math.ceil(limit * diversity)) if diversity else limit
         per_topic: dict[int, int] = {}
-        picks: list[Pick] = []
+        chosen: list[int] = []
         leftovers: list[int] = []
-        for r in cand:
-            if not np.isfinite(score[r]):
+        for r in cand.tolist():
+            if not math.isfinite(score[r]):
                 break
             t = int(self.topics[r])
             if per_topic.get(t, 0) >= cap:
-                leftovers.append(int(r))
+                leftovers.append(r)
                 continue
             per_topic[t] = per_topic.get(t, 0) + 1
-            picks.append(self._pick(int(r), score, s_post, s_hist, tag, co, co_src, br, fresh, pop, m))
-            if len(picks) == limit:
-                return picks
+            chosen.append(r)
+            if len(chosen) == limit:
+                break
         # A small library or many hidden topics: fill up rather than show fewer items.
-        for r in leftovers[: limit - len(picks)]:
-            picks.append(self._pick(r, score, s_post, s_hist, tag, co, co_src, br, fresh, pop, m))
-        return picks
+        chosen += leftovers[: limit - len(chosen)]
+        return [self._pick(r, score, post_part, s_hist_raw, co, co_src, br, m) for r in chosen]
 
-    def _pick(self, r, score, s_post, s_hist, tag, co, co_src, br, fresh, pop, m) -> Pick:
+    def topic_rows(self, k: int) -> np.ndarray:
+        cache = self.__dict__.setdefault("_topic_rows", {})
+        if k not in cache:
+            cache[k] = np.flatnonzero(self.topics == k)
+        return cache[k]
+
+    def _pick(self, r, score, post_part, s_hist_raw, co, co_src, br, m) -> Pick:
         parts = {
-            "post": float(s_post[r] * 0.5 + tag[r]),
-            "history": float(s_hist[r] * 0.6),
-            "costudy": float(co[r]),
-            "branch": float(br[r]),
-            "fresh": float(fresh[r]),
-            "popular": float(pop[r]),
+            "post": float(post_part[r]) * 0.5 + (W_POST_TAG * 0.5 if m.post in self._posts_of(r) else 0.0),
+            "history": float(W_HIST * s_hist_raw[r] * 0.6) if s_hist_raw is not None else 0.0,
+            "costudy": co.get(r, 0.0),
+            "branch": br.get(r, 0.0),
+            "fresh": float(W_FRESH * self.fresh[r]),
+            "popular": float(W_POP * self.pop[r]),
         }
         reason = max(parts, key=parts.__getitem__)
         related = None
@@ -242,6 +267,9 @@ class ItemIndex:
             sims = self.emb[hist_rows] @ self.emb[r]
             related = int(self.ids[hist_rows[int(np.argmax(sims))]])
         return Pick(int(self.ids[r]), round(float(score[r]), 4), reason, related)
+
+    def _posts_of(self, r: int) -> frozenset[str]:
+        return self.item_posts[r]
 
 
 def co_study_neighbors(
