@@ -37,6 +37,7 @@ CHECK_SECONDS = 1.0
 RELOAD_SECONDS = 300.0
 BRANCH_WINDOW_DAYS = 90
 STORED_SIZE = 30
+BRANCH_CACHE_SECONDS = 3600
 
 
 @dataclass
@@ -208,18 +209,7 @@ def member_state(prof: LearnerProfile, history: list[int], exclude: set[int]) ->
                 "item_id", "neighbors"
             )
         }
-    branch_popular: dict[int, int] = {}
-    if prof.branch_id:
-        since = timezone.now() - timedelta(days=BRANCH_WINDOW_DAYS)
-        branch_popular = dict(
-            StudyRecord.objects.filter(
-                user__learner_profile__branch_id=prof.branch_id, finished_at__gte=since
-            )
-            .values_list("item_id")
-            .annotate(c=Count("pk"))
-            .order_by("-c")
-            .values_list("item_id", "c")[:30]
-        )
+    branch_popular = branch_popularity(prof.branch_id) if prof.branch_id else {}
     return MemberState(
         post=prof.post,
         post_words=POST_WORDS.get(prof.post, ""),
@@ -229,6 +219,33 @@ def member_state(prof: LearnerProfile, history: list[int], exclude: set[int]) ->
         neighbors=neighbors,
         branch_popular=branch_popular,
     )
+
+
+def branch_popularity(branch_id: int) -> dict[int, int]:
+    """The items most finished in a branch over the last 90 days; cached for BRANCH_CACHE_SECONDS
+    (one aggregate over the branch's records, the costliest read of a live recommendation)."""
+    from django.core.cache import cache
+
+    key = f"dangqun:learning:branchpop:{branch_id}"
+    try:
+        hit = cache.get(key)
+    except Exception:
+        hit = None
+    if hit is not None:
+        return {int(k): v for k, v in hit}
+    since = timezone.now() - timedelta(days=BRANCH_WINDOW_DAYS)
+    found = list(
+        StudyRecord.objects.filter(user__learner_profile__branch_id=branch_id, finished_at__gte=since)
+        .values_list("item_id")
+        .annotate(c=Count("pk"))
+        .order_by("-c")
+        .values_list("item_id", "c")[:30]
+    )
+    try:
+        cache.set(key, found, BRANCH_CACHE_SECONDS)
+    except Exception:
+        log.warning("learning: cannot cache branch popularity", exc_info=True)
+    return dict(found)
 
 
 def _block_out_of_scope(st: _State, prof: LearnerProfile, exclude: set[int]) -> set[int]:
