@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Status
 
 from dangqun.core.errors import PermissionDenied
@@ -106,7 +107,7 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]):
     if filters.topic and filters.topic not in Topic.values:
         from dangqun.core.errors import RuleViolation
 
-        raise RuleViolation("invalid_topic", "没有这个主题。")
+        raise RuleViolation("invalid_topic", _("没有这个主题。"), field="topic")
     if filters.q.strip():
         items = recommend.search(user, filters.q, topic=filters.topic, kind=filters.kind, limit=filters.limit)
     else:
