@@ -39,13 +39,12 @@ def _fresh_index():
     recommend.reset()
 
 
-@pytest.fixture
-def library(root_admin):
+def build_library(actor) -> dict:
     items = {}
     now = timezone.now()
     for i, (title, topic, posts, kw) in enumerate(LIBRARY):
         items[title] = actions.do_create_item(
-            actor=root_admin,
+            actor=actor,
             organization=None,
             kind=Kind.ARTICLE,
             title=title,
@@ -58,6 +57,11 @@ def library(root_admin):
             published_at=now - timedelta(days=i * 10),
         )
     return items
+
+
+@pytest.fixture
+def library(root_admin):
+    return build_library(root_admin)
 
 
 def learner(username: str, org, post: str, role: str = Role.MEMBER, **fields):
