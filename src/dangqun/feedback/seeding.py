@@ -8,7 +8,7 @@ Everything is made through the actions (so it is audited like real work) and mar
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -64,46 +64,22 @@ def seed_feedback(*, log: Callable[[str], None] = lambda _m: None) -> int:
                 kind=kind,
                 priority=(i + 1) * 10,
             )
-    users = {
-        u.username: u
-        for u in User.objects.filter(username__in=["resident", "window", "dept_admin", "demo_r0000001"])
-    }
-    item = (
-        ServiceItem.objects.filter(
-            department__short_name="社保", status=ItemStatus.ACTIVE, certificate_type=""
-        )
-        .order_by("code")
-        .first()
-    )
+    users = {u.username: u for u in User.objects.filter(username__in=["resident", "window", "dept_admin"])}
+    item = _rateable_item()
     if item is None or not {"resident", "window", "dept_admin"} <= users.keys():
         log("好差评演示：缺少演示事项或账号，只生成了留言分类规则。")
         return 1
-    today = timezone.localdate()
-    # A few working days back, so the cases ended before today and the fix deadline lies ahead.
-    ended = today
-    for _ in range(2):
-        ended = ended - timedelta(days=1)
-        while not workcalendar.is_workday(ended):
-            ended -= timedelta(days=1)
+    ended = _last_working_days_ago(2)
     cases = []
-    for n, username in enumerate(["resident", "demo_r0000001"]):
+    # Both by the demo resident (generated residents are recreated on --reset: they must author nothing).
+    for n, username in enumerate(["resident", "resident"]):
         applicant = users.get(username)
         if applicant is None:
             continue
         with transaction.atomic():
-            app = onestop.do_create_and_submit(
-                item,
-                {"applicant_name": applicant.full_name},
-                actor=applicant,
-                idempotency_key=f"{KEY}{n}",
-                on=ended,
-            ).application
-            onestop.do_accept(app, actor=users["window"], on=ended)
-            while task := app.tasks.filter(state="pending").order_by("stage", "id").first():
-                onestop.do_review_task(task, passed=True, opinion="同意", actor=users["dept_admin"])
-            onestop.do_decide(app, Outcome.APPROVED, actor=users["dept_admin"], on=ended)
-            onestop.do_deliver(app, actor=users["window"], on=ended)
-        cases.append(Application.objects.get(pk=app.pk))
+            cases.append(
+                _finished_case(item, applicant, users["window"], users["dept_admin"], ended, f"{KEY}{n}")
+            )
     if len(cases) > 1:
         actions.do_rate_case(
             cases[1],
@@ -132,6 +108,53 @@ def seed_feedback(*, log: Callable[[str], None] = lambda _m: None) -> int:
     )
     log("已生成好差评与留言演示数据：分类规则、待评价办件、差评整改、窗口回执、留言。")
     return 1
+
+
+def _rateable_item() -> ServiceItem | None:
+    """A 社保 item whose form fills itself from the profile and whose materials are all shared data
+    (免提交): the demo can finish a case without uploads."""
+    items = (
+        ServiceItem.objects.filter(
+            department__short_name="社保", status=ItemStatus.ACTIVE, certificate_type=""
+        )
+        .prefetch_related("materials")
+        .order_by("code")
+    )
+    for item in items:
+        fields = item.form_schema.get("fields", [])
+        if all(f.get("prefill") or not f.get("required") for f in fields) and all(
+            m.shared or not m.required for m in item.materials.all()
+        ):
+            return item
+    return None
+
+
+def _last_working_days_ago(n: int) -> date:
+    day = timezone.localdate()
+    for _ in range(n):
+        day -= timedelta(days=1)
+        while not workcalendar.is_workday(day):
+            day -= timedelta(days=1)
+    return day
+
+
+def _finished_case(
+    item: ServiceItem, applicant: User, window: User, dept: User, on: date, mark: str
+) -> Application:
+    """Apply (profile-filled form, shared materials), accept, review, approve, deliver — as staff would."""
+    app = onestop.do_start_application(item, actor=applicant, on=on)
+    for material in item.materials.all():
+        if material.shared:
+            onestop.do_use_shared_material(app, material, actor=applicant)
+    onestop.do_submit_application(app, actor=applicant, on=on)
+    Application.objects.filter(pk=app.pk).update(idempotency_key=mark)  # what --wipe removes
+    app.refresh_from_db()
+    onestop.do_accept(app, actor=window, on=on)
+    while task := app.tasks.filter(state="pending").order_by("stage", "id").first():
+        onestop.do_review_task(task, passed=True, opinion="同意", actor=dept)
+    onestop.do_decide(app, Outcome.APPROVED, actor=dept, on=on)
+    onestop.do_deliver(app, actor=window, on=on)
+    return Application.objects.get(pk=app.pk)
 
 
 def wipe_feedback(*, log: Callable[[str], None] = lambda _m: None) -> None:
