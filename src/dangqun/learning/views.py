@@ -375,7 +375,8 @@ def source(request: HttpRequest, pk: int) -> HttpResponse:
             if isinstance(exc, errors.PermissionDenied):
                 raise
             apply_errors(push_form, exc)
-    products = list(src.products.all())
+    order = {k: i for i, k in enumerate(ProductKind.values)}
+    products = sorted(src.products.all(), key=lambda p: order.get(p.kind, 9))
     product_forms = [
         (p, ProductForm(initial={"title": p.title, "body": p.body}, prefix=f"p{p.pk}")) for p in products
     ]
@@ -411,6 +412,9 @@ def source(request: HttpRequest, pk: int) -> HttpResponse:
             "pushes": push_rows,
             "approved": ProductStatus.APPROVED,
             "roles": _roles(request.user),
+            "bulletin_ready": any(
+                p.kind == ProductKind.BULLETIN and p.status == ProductStatus.APPROVED for p in products
+            ),
         },
     )
 
