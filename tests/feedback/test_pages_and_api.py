@@ -259,3 +259,21 @@ def test_fix_rows_are_never_deleted(case, applicant):
     actions.do_rate_case(case, level=1, reasons=["slow"], actor=applicant, on=ENDED)
     assert Fix.objects.count() == 1
     assert date(2026, 11, 23) == Fix.objects.get().due
+
+
+def test_query_counts_are_pinned(
+    client, recent_case, applicant, department_admin, django_assert_max_num_queries
+):
+    from dangqun.feedback import actions
+
+    fix = actions.do_rate_case(recent_case, level=1, reasons=["slow"], actor=applicant).fix
+    client.force_login(department_admin)
+    with django_assert_max_num_queries(10):
+        assert client.get(reverse("feedback:index")).status_code == 200
+    with django_assert_max_num_queries(7):
+        assert client.get(reverse("feedback:fix", args=[fix.pk])).status_code == 200
+    client.force_login(applicant)
+    with django_assert_max_num_queries(6):
+        assert client.get(reverse("feedback:rating", args=[fix.rating_id])).status_code == 200
+    with django_assert_max_num_queries(4):
+        assert client.get(f"/api/v1/feedback/ratings/{fix.rating_id}").status_code == 200
