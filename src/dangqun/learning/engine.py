@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-DIMS = 128
+DIMS = 64
 W_POST, W_HIST = 0.35, 0.65  # shares of the profile similarity once there is a history
 W_POST_TAG = 0.15
 W_CO = 0.35

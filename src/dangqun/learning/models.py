@@ -340,3 +340,17 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.push_id} {self.channel} {self.target}"
+
+
+class BranchPopularity(models.Model):
+    """The items most finished in a branch over the last 90 days, from the daily batch (the live
+    path reads this row instead of aggregating the branch's records)."""
+
+    branch = models.OneToOneField(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    items = models.JSONField(default=list)  # [[item_id, finishes], ...] most first
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return str(self.branch_id)

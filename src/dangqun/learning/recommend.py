@@ -28,7 +28,14 @@ from dangqun.onestop.search import Doc, SearchIndex
 from . import queries
 from .choices import POST_WORDS, ItemStatus, Post
 from .engine import ItemData, ItemIndex, MemberState, co_study_neighbors
-from .models import ContentItem, ItemNeighbors, LearnerProfile, StoredRecommendations, StudyRecord
+from .models import (
+    BranchPopularity,
+    ContentItem,
+    ItemNeighbors,
+    LearnerProfile,
+    StoredRecommendations,
+    StudyRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +240,9 @@ def branch_popularity(branch_id: int) -> dict[int, int]:
         hit = None
     if hit is not None:
         return {int(k): v for k, v in hit}
+    stored = BranchPopularity.objects.filter(branch_id=branch_id).values_list("items", flat=True).first()
+    if stored is not None:
+        return {int(k): v for k, v in stored}
     since = timezone.now() - timedelta(days=BRANCH_WINDOW_DAYS)
     found = list(
         StudyRecord.objects.filter(user__learner_profile__branch_id=branch_id, finished_at__gte=since)
@@ -382,6 +392,14 @@ def run_batch(*, chunk: int = 1000, log_fn=None) -> dict[str, Any]:
     ):
         branch_pop.setdefault(branch_id, {})[pk] = c
     branch_pop = {b: dict(sorted(d.items(), key=lambda kv: -kv[1])[:30]) for b, d in branch_pop.items()}
+    BranchPopularity.objects.all().delete()
+    BranchPopularity.objects.bulk_create(
+        [
+            BranchPopularity(branch_id=b, items=[[k, v] for k, v in d.items()], computed_at=timezone.now())
+            for b, d in branch_pop.items()
+        ],
+        batch_size=1000,
+    )
     profiles = list(LearnerProfile.objects.select_related("branch").order_by("pk"))
     now = timezone.now()
     year = timezone.localdate().year
