@@ -121,6 +121,21 @@ def client(args: tuple) -> dict:
     }
 
 
+def redis_scratch(url: str) -> str:
+    """`url` when a Redis answers there (its database is emptied first), else ''."""
+    if not url:
+        return ""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        client.ping()
+        client.flushdb()
+        return url
+    except Exception:
+        return ""
+
+
 def setup(users: int) -> tuple[str, list[str]]:
     """The street, the item and the residents with tokens; returns the item code and tokens."""
     from dangqun.accounts.choices import Role
@@ -220,6 +235,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=64)
     parser.add_argument("--retry", type=float, default=0.2, help="share of submissions sent again")
     parser.add_argument("--race", type=float, default=0.05, help="share sent twice at once")
+    parser.add_argument(
+        "--redis", default="redis://127.0.0.1:6379/14", help="scratch Redis database ('' for none)"
+    )
     opts = parser.parse_args()
     opts.seconds = min(opts.seconds, HARD_LIMIT_S)
 
@@ -227,12 +245,19 @@ def main() -> None:
     os.environ["DANGQUN_DATA_DIR"] = str(data_dir)
     os.environ["DEBUG"] = "0"
     os.environ["HUEY_IMMEDIATE"] = "0"  # jobs queue for a consumer, as in production
-    # huey's SQLite queue on tmpfs when there is one: every submission enqueues two jobs (the
-    # announcement and the audit seal), and an fsync per enqueue on disk would be measured
-    # instead of the application. Production at this rate uses Redis (HUEY_URL=redis://…).
+    # The job queue and the cache as production runs them at this rate: Redis (docs/operations.md),
+    # in a scratch database number emptied at the end. Without Redis: huey's SQLite queue on tmpfs
+    # (every submission enqueues its announcement; an fsync per enqueue on disk would be measured
+    # instead of the application) and per-process caches.
     shm = Path("/dev/shm")  # noqa: S108 — a private mkdtemp inside it, removed at the end
     queue_dir = Path(tempfile.mkdtemp(prefix="dangqun-submit-huey-", dir=shm if shm.is_dir() else None))
-    os.environ.setdefault("HUEY_URL", f"sqlite:///{queue_dir / 'huey.sqlite3'}")
+    redis_url = redis_scratch(opts.redis)
+    if redis_url:
+        os.environ["HUEY_URL"] = os.environ["REDIS_URL"] = redis_url
+    else:
+        os.environ.setdefault("HUEY_URL", f"sqlite:///{queue_dir / 'huey.sqlite3'}")
+    where = f"Redis {redis_url}" if redis_url else "SQLite queue on tmpfs, per-process cache"
+    print(f"queue and cache: {where}")
     os.environ.pop("PYTEST_VERSION", None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "dangqun.config.settings"
     cleanup: Callable[[], None] = lambda: None  # noqa: E731
@@ -356,6 +381,7 @@ def main() -> None:
         cleanup()
         shutil.rmtree(data_dir, ignore_errors=True)
         shutil.rmtree(queue_dir, ignore_errors=True)
+        redis_scratch(redis_url)  # empties the scratch database
 
 
 if __name__ == "__main__":

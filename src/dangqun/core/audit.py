@@ -37,9 +37,25 @@ def audit(actor: Any, action: str, obj: Any = None, **payload: Any) -> AuditEven
     return event
 
 
+SEAL_COALESCE_SECONDS = 1
+
+
 def _schedule_seal() -> None:
+    """Queue one sealing job per second and process at most: one job seals every event committed
+    before it runs, so a second job queued meanwhile would only find the chain sealed. An event
+    committed after a job started is sealed by the next one, or within a minute by the periodic
+    sweep (core.tasks). Without a consumer (immediate mode: tests, one-off commands) seal now."""
+    from django.core.cache import cache
+    from huey.contrib.djhuey import HUEY
+
     from .tasks import seal_audit_chain
 
+    if not HUEY.immediate:
+        try:
+            if not cache.add("dangqun:audit:seal-queued", 1, timeout=SEAL_COALESCE_SECONDS):
+                return
+        except Exception:  # noqa: S110 — a cache outage only costs an extra job
+            pass
     seal_audit_chain()
 
 

@@ -820,6 +820,7 @@ def do_create_and_submit(
     shared: bool = True,
     undertaking: str = "",
     on: date | None = None,
+    materials: list[Material] | None = None,
 ) -> Submitted:
     """One call for API clients: the form and the shared materials, submitted (no draft stage).
 
@@ -833,7 +834,14 @@ def do_create_and_submit(
         with transaction.atomic():
             return Submitted(
                 _create_submitted(
-                    item, form, actor=actor, key=key, shared=shared, undertaking=undertaking, on=on
+                    item,
+                    form,
+                    actor=actor,
+                    key=key,
+                    shared=shared,
+                    undertaking=undertaking,
+                    on=on,
+                    materials=materials,
                 ),
                 False,
             )
@@ -864,9 +872,11 @@ def _create_submitted(
     shared: bool,
     undertaking: str,
     on: date | None,
+    materials: list[Material] | None = None,
 ) -> Application:
     """The one-call path: the application is inserted already submitted, with its shared
-    materials, in one transaction (no draft round trips: this is the hot path of API clients)."""
+    materials, in one transaction (no draft round trips: this is the hot path of API clients).
+    `materials`: the item's, when the caller holds them already (queries.item_for_submission)."""
     require(actor, "onestop.apply")
     app = Application(
         item=item,
@@ -882,7 +892,7 @@ def _create_submitted(
         item.form_schema, {**_prefill(item.form_schema, actor), **form}, partial=True
     )
     app.form_data = cleaned
-    materials = list(item.materials.all())
+    materials = list(item.materials.all()) if materials is None else materials
     offered = [m for m in materials if shared and m.shared and shared_available(actor, m.shared)]
 
     def add_materials(saved: Application) -> None:

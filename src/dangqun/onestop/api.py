@@ -227,7 +227,7 @@ def apply(
 ):
     """Create and submit an application in one call. Send an Idempotency-Key: a retry with the same
     key returns the application made the first time (200, replayed: true), never a second one."""
-    item = queries.access_item(code)
+    item, materials = queries.item_for_submission(code)
     result = actions.do_create_and_submit(
         item,
         data.form,
@@ -235,6 +235,7 @@ def apply(
         idempotency_key=idempotency_key,
         shared=data.use_shared,
         undertaking=data.undertaking,
+        materials=materials,
     )
     body = application_out(result.application, request.auth, result.replayed)
     return HttpStatus(200 if result.replayed else 201, body)

@@ -24,7 +24,7 @@ from dangqun.orgs.models import Organization
 
 from . import rules as R
 from .choices import OPEN_STATES, Due, ItemStatus, SharedData, State
-from .models import Application, Authorization, ServiceItem
+from .models import Application, Authorization, Material, ServiceItem
 
 
 def _int(pk: Any) -> int:
@@ -50,6 +50,22 @@ def access_item(code: str) -> ServiceItem:
     if item is None:
         raise NotFound()
     return item
+
+
+def item_for_submission(code: str) -> tuple[ServiceItem, list[Material]]:
+    """The item (with its department and window) and its materials for the submission API: read
+    once per process and kept until the catalog changes (search.cached_item), so the hot path of
+    API clients costs two queries fewer. A suspension made through the actions or the admin is
+    seen at once in this process and by the others after commit."""
+    from . import search
+
+    code = str(code)[:12]
+
+    def load() -> tuple[ServiceItem, list[Material]]:
+        item = access_item(code)
+        return item, list(item.materials.all())
+
+    return search.cached_item(code, load)
 
 
 def access_item_for_configure(actor: Any, code: str) -> ServiceItem:

@@ -517,11 +517,29 @@ def _deletion_stamp(version: Any) -> Any:
     return version[1] if isinstance(version, tuple | list) and len(version) == 2 else None
 
 
+# Items as the submission hot path reads them (queries.item_for_submission), per process: valid
+# while the catalog's shared version is unchanged and for RELOAD_SECONDS at most, like the index.
+_items: dict[str, tuple[Any, float, Any]] = {}
+
+
+def cached_item(code: str, load: Any) -> Any:
+    """`load()`'s answer for `code`, kept until the catalog changes (see catalog_changed)."""
+    version = _shared_version()
+    now = time.monotonic()
+    hit = _items.get(code)
+    if hit is not None and hit[0] == version and now < hit[1]:
+        return hit[2]
+    value = load()
+    _items[code] = (version, now + RELOAD_SECONDS, value)
+    return value
+
+
 def catalog_changed(*, deleted: bool = False) -> None:
     """Call after a catalog write: this process re-reads at once, others after commit via the cache."""
     global _state
     from django.db import transaction
 
+    _items.clear()
     if deleted:
         _state = None
     elif _state is not None:
@@ -532,6 +550,7 @@ def catalog_changed(*, deleted: bool = False) -> None:
         global _state
         from django.core.cache import cache
 
+        _items.clear()
         if deleted:
             _state = None
         elif _state is not None:
@@ -552,3 +571,4 @@ def reset() -> None:
     """Forget the index (tests, after rows were written or rolled back)."""
     global _state
     _state = None
+    _items.clear()
