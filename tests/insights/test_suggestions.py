@@ -260,3 +260,18 @@ def test_the_suggest_command_and_the_monthly_job(patterns, capsys):
     call_command("insights", "rebuild")
     call_command("insights", "refresh")
     assert "refresh:" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_the_demo_seeder_rebuilds_and_wipes(patterns, capsys):
+    from django.core.management import call_command
+
+    from dangqun.insights.models import CaseStat
+
+    call_command("seed_insights")
+    assert "统计已重算" in capsys.readouterr().out
+    assert CaseStat.objects.exists()
+    do_generate_suggestions(OCT, actor="test")
+    assert Suggestion.objects.exists()
+    call_command("seed_insights", "--wipe")
+    assert not CaseStat.objects.exists()
+    assert not Suggestion.objects.exists()
