@@ -189,3 +189,14 @@ def test_the_public_api_answers_anyone(client, item, other_item, data):
     assert rows[other_item.department.name]["fixes"] == 3
     assert rows[item.department.name]["satisfied_rate"] == round(5 / 6, 4)
     assert client.get("/api/v1/insights/public/2026-1x").status_code == 422
+
+
+def test_the_pages_follow_the_interface_language(client, settings, tree, street_admin, data):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get("/insights/public/2026-11/").content.decode()
+    assert "Ratings per department" in html
+    assert "Satisfaction rate (basically satisfied or better)" in html
+    client.force_login(street_admin)
+    html = client.get(f"/insights/org/{tree.street.pk}/?month=2026-11").content.decode()
+    assert "Items with the most one-time notices" in html
+    assert "Download Excel: Satisfaction per unit" in html
