@@ -275,3 +275,22 @@ def test_the_demo_seeder_rebuilds_and_wipes(patterns, capsys):
     call_command("seed_insights", "--wipe")
     assert not CaseStat.objects.exists()
     assert not Suggestion.objects.exists()
+
+
+def test_next_months_page_shows_the_effect_of_an_accepted_suggestion(
+    client, item, applicant, window_staff, patterns, street_admin, department_admin
+):
+    do_generate_suggestions(OCT, actor=street_admin)
+    (s,) = by_kind("notice_material")
+    do_accept_suggestion(
+        s, owner=department_admin, due=timezone.localdate() + timedelta(days=9), actor=department_admin
+    )
+    for n in range(20):
+        app = make_app(item, applicant, received=date(2026, 11, 5))
+        if n < 2:
+            notice(app, date(2026, 11, 6), ["申请书"], window_staff)
+    stats.rebuild()
+    client.force_login(department_admin)
+    html = client.get("/insights/suggestions/?month=2026-11").content.decode()
+    assert "2026-10 采纳建议的改进效果" in html
+    assert "<td>38%</td><td>10%</td><td>已改善</td>" in html

@@ -23,7 +23,7 @@ from dangqun.accounts.models import User
 from dangqun.core.errors import NotFound, RuleViolation
 from dangqun.core.permissions import has_perm
 
-from . import actions, export, queries, suggest
+from . import actions, export, queries, stats, suggest
 from .choices import SuggestionKind, SuggestionState, TaskStatus
 from .models import ImprovementTask, Suggestion
 
@@ -180,11 +180,26 @@ def suggestions(request: HttpRequest) -> HttpResponse:
                 "can_decide": actions.can_decide(request.user, s),
             }
         )
+    # The effect of last month's accepted suggestions, measured on this month (issue 5 item 5).
+    followups = [
+        {
+            "s": s,
+            "text": suggest.text(s),
+            "task": getattr(s, "task", None),
+            "effect": suggest.effect(s, today),
+        }
+        for s in Suggestion.objects.filter(queries.suggestion_scope(request.user))
+        .filter(month=stats.prev_month(month), state=SuggestionState.ACCEPTED)
+        .select_related("unit", "task")
+        .order_by("unit_path", "kind", "id")[:100]
+    ]
     return render(
         request,
         "insights/suggestions.html",
         {
             "rows": rows,
+            "followups": followups,
+            "previous_month": queries.month_label(stats.prev_month(month)),
             "month": month,
             "month_value": queries.month_label(month),
             "max_month": queries.month_label(queries.current_month()),
