@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Group(models.TextChoices):
@@ -38,7 +39,7 @@ class SuggestionKind(models.TextChoices):
 class SuggestionState(models.TextChoices):
     OPEN = "open", _("待处理")
     ACCEPTED = "accepted", _("已采纳")
-    DISMISSED = "dismissed", _("不采纳")
+    DISMISSED = "dismissed", pgettext_lazy("suggestion state", "不采纳")
 
 
 class TaskStatus(models.TextChoices):
