@@ -35,6 +35,7 @@ W_POP = 0.05
 FRESH_DAYS = 30.0
 MAX_PER_TOPIC_SHARE = 0.3  # 3 of 10
 HISTORY_USED = 20  # the most recent items that make the profile
+REASONS = ("post", "history", "costudy", "branch", "fresh", "popular")
 
 
 @dataclass(frozen=True)
@@ -222,16 +223,17 @@ class ItemIndex:
             if k is not None:
                 score[self.topic_rows(k)] = -np.inf
         pool = min(n, limit * 8)
-        cand = np.argpartition(score, n - pool)[n - pool :] if pool < n else np.arange(n)
+        cand = self._top(score, pool)
         cand = cand[np.argsort(-score[cand], kind="stable")]
+        cand_scores = score[cand].tolist()
+        cand_topics = self.topics[cand].tolist()
         cap = max(1, math.ceil(limit * diversity)) if diversity else limit
         per_topic: dict[int, int] = {}
         chosen: list[int] = []
         leftovers: list[int] = []
-        for r in cand.tolist():
-            if not math.isfinite(score[r]):
+        for r, sc, t in zip(cand.tolist(), cand_scores, cand_topics, strict=True):
+            if sc == -math.inf:
                 break
-            t = int(self.topics[r])
             if per_topic.get(t, 0) >= cap:
                 leftovers.append(r)
                 continue
@@ -241,35 +243,68 @@ class ItemIndex:
                 break
         # A small library or many hidden topics: fill up rather than show fewer items.
         chosen += leftovers[: limit - len(chosen)]
-        return [self._pick(r, score, post_part, s_hist_raw, co, co_src, br, m) for r in chosen]
+        return self._picks(chosen, score, post_part, s_hist_raw, co, co_src, br, m)
+
+    def _top(self, score: np.ndarray, pool: int) -> np.ndarray:
+        """Rows of the `pool` highest scores, unordered. A threshold from a fixed random sample
+        (1 in 16) keeps the full partition off the hot path (a compare over the array instead);
+        when the sample misjudges, the exact argpartition decides."""
+        n = len(score)
+        if pool >= n:
+            return np.arange(n)
+        step = 16
+        if n >= pool * step * 2:
+            rows = self.__dict__.get("_sample_rows")
+            if rows is None:
+                rng = np.random.default_rng(0)
+                rows = self.__dict__["_sample_rows"] = np.sort(rng.choice(n, n // step, replace=False))
+            sample = score[rows]
+            k = min(len(sample), pool // step + 8)
+            thr = np.partition(sample, len(sample) - k)[len(sample) - k]
+            if np.isfinite(thr):
+                cand = np.flatnonzero(score >= thr)
+                if pool <= len(cand) <= pool * 8:
+                    return cand[np.argpartition(score[cand], len(cand) - pool)[len(cand) - pool :]]
+        return np.argpartition(score, n - pool)[n - pool :]
+
+    def _picks(self, chosen, score, post_part, s_hist_raw, co, co_src, br, m) -> list[Pick]:
+        """Each pick with the reason of its largest term (computed for all picks at once)."""
+        if not chosen:
+            return []
+        rows = np.array(chosen, dtype=np.int64)
+        tag_half = np.array([W_POST_TAG * 0.5 if m.post in self.item_posts[r] else 0.0 for r in chosen])
+        parts = np.stack(
+            [
+                post_part[rows] * 0.5 + tag_half,
+                W_HIST * s_hist_raw[rows] * 0.6 if s_hist_raw is not None else np.zeros(len(rows)),
+                np.array([co.get(r, 0.0) for r in chosen]),
+                np.array([br.get(r, 0.0) for r in chosen]),
+                W_FRESH * self.fresh[rows],
+                W_POP * self.pop[rows],
+            ]
+        )
+        best = np.argmax(parts, axis=0).tolist()
+        hist_rows = [self.row[h] for h in list(m.history)[:HISTORY_USED] if h in self.row]
+        related_hist: list[int] = []
+        if hist_rows and 1 in best:
+            sims = self.emb[rows] @ self.emb[hist_rows].T
+            related_hist = [int(self.ids[hist_rows[j]]) for j in np.argmax(sims, axis=1).tolist()]
+        ids = self.ids[rows].tolist()
+        scores = np.round(score[rows].astype(np.float64), 4).tolist()
+        out = []
+        for k, r in enumerate(chosen):
+            reason = REASONS[best[k]]
+            related = (
+                co_src.get(r) if reason == "costudy" else related_hist[k] if reason == "history" else None
+            )
+            out.append(Pick(ids[k], scores[k], reason, related))
+        return out
 
     def topic_rows(self, k: int) -> np.ndarray:
         cache = self.__dict__.setdefault("_topic_rows", {})
         if k not in cache:
             cache[k] = np.flatnonzero(self.topics == k)
         return cache[k]
-
-    def _pick(self, r, score, post_part, s_hist_raw, co, co_src, br, m) -> Pick:
-        parts = {
-            "post": float(post_part[r]) * 0.5 + (W_POST_TAG * 0.5 if m.post in self._posts_of(r) else 0.0),
-            "history": float(W_HIST * s_hist_raw[r] * 0.6) if s_hist_raw is not None else 0.0,
-            "costudy": co.get(r, 0.0),
-            "branch": br.get(r, 0.0),
-            "fresh": float(W_FRESH * self.fresh[r]),
-            "popular": float(W_POP * self.pop[r]),
-        }
-        reason = max(parts, key=parts.__getitem__)
-        related = None
-        if reason == "costudy":
-            related = co_src.get(r)
-        elif reason == "history":
-            hist_rows = [self.row[h] for h in list(m.history)[:HISTORY_USED] if h in self.row]
-            sims = self.emb[hist_rows] @ self.emb[r]
-            related = int(self.ids[hist_rows[int(np.argmax(sims))]])
-        return Pick(int(self.ids[r]), round(float(score[r]), 4), reason, related)
-
-    def _posts_of(self, r: int) -> frozenset[str]:
-        return self.item_posts[r]
 
 
 def co_study_neighbors(
