@@ -140,13 +140,13 @@ def test_dashboard_pages_use_a_bounded_number_of_queries(
     client, tree, street_admin, department_admin, data, django_assert_max_num_queries
 ):
     client.force_login(street_admin)
-    with django_assert_max_num_queries(40):
+    with django_assert_max_num_queries(32):
         assert client.get(f"/insights/org/{tree.street.pk}/?month=2026-11").status_code == 200
     client.force_login(department_admin)
-    with django_assert_max_num_queries(40):
+    with django_assert_max_num_queries(32):
         assert client.get(f"/insights/org/{tree.department.pk}/?month=2026-11").status_code == 200
     client.logout()
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(4):
         assert client.get("/insights/public/2026-11/").status_code == 200
 
 
