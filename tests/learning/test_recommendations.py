@@ -113,6 +113,9 @@ def test_the_stored_batch_is_read_until_the_learner_changes(client, library, cad
     data = get_recs(client, cadre)
     assert data["source"] == "stored"
     assert data["items"][0]["reason"] == "因为你是村干部"
+    topics = [i["topic"] for i in data["items"]]
+    assert len(topics) == 10
+    assert max(topics.count(t) for t in topics) <= 3
     actions.do_set_topic_hidden(cadre, Topic.EDUCATION, True, actor=cadre)
     assert get_recs(client, cadre)["source"] == "live"
     # running the batch again replaces the rows, adds none

@@ -13,6 +13,7 @@ change and built on the same index version, else computed live.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from dangqun.onestop.search import Doc, SearchIndex
 
 from . import queries
 from .choices import POST_WORDS, ItemStatus, Post
-from .engine import ItemData, ItemIndex, MemberState, co_study_neighbors
+from .engine import MAX_PER_TOPIC_SHARE, ItemData, ItemIndex, MemberState, co_study_neighbors
 from .models import (
     BranchPopularity,
     ContentItem,
@@ -265,6 +266,23 @@ def _block_out_of_scope(st: _State, prof: LearnerProfile, exclude: set[int]) -> 
     return exclude | {pk for pk, org in st.orgs.items() if org not in allowed}
 
 
+def _diverse(entries: list, limit: int, topic_of) -> list:
+    """The stored list (ranked for 30) cut to `limit` under the same per-topic cap as live."""
+    cap = max(1, math.ceil(limit * MAX_PER_TOPIC_SHARE))
+    per: dict[int, int] = {}
+    out, rest = [], []
+    for e in entries:
+        t = topic_of(e[0])
+        if per.get(t, 0) >= cap:
+            rest.append(e)
+            continue
+        per[t] = per.get(t, 0) + 1
+        out.append(e)
+        if len(out) == limit:
+            return out
+    return out + rest[: limit - len(out)]
+
+
 def recommendations(user: Any, limit: int = 10) -> dict[str, Any]:
     """The learner's list: required first (by due date), then ranked items with their reasons."""
     prof = queries.profile(user)
@@ -313,7 +331,8 @@ def recommendations(user: Any, limit: int = 10) -> dict[str, Any]:
                 and e[0] not in required_ids
                 and st.index.row.get(e[0]) is not None
                 and st.index.topic_names[st.index.topics[st.index.row[e[0]]]] not in hidden
-            ][:rest]
+            ]
+            picks = _diverse(picks, rest, lambda pk: int(st.index.topics[st.index.row[pk]]))
             source = "stored"
         if picks is None:
             exclude = _block_out_of_scope(st, prof, set(required_ids))
