@@ -23,6 +23,7 @@ Prints figures; never fails on time.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -271,9 +272,17 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of 1,000,000 / 300,000")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--data-dir",
+        default="",
+        help="keep the SQLite database here; a later run with the same directory skips the build",
+    )
     opts = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="dangqun-insights-bench-"))
+    keep = bool(opts.data_dir)
+    data_dir = Path(opts.data_dir) if keep else Path(tempfile.mkdtemp(prefix="dangqun-insights-bench-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    built = data_dir / "bench-built.json"
     os.environ["DANGQUN_DATA_DIR"] = str(data_dir)
     os.environ["DEBUG"] = "0"
     os.environ["HUEY_IMMEDIATE"] = "1"  # the audit seal and notifications run inline, no consumer
@@ -303,7 +312,14 @@ def main() -> None:
             warnings.simplefilter("ignore")
             call_command("migrate", verbosity=0)
         apps_total, ratings_total = int(1_000_000 * opts.scale), int(300_000 * opts.scale)
-        made = build(apps_total, ratings_total, opts.seed)
+        if built.exists() and connection.vendor == "sqlite":
+            made = reuse(json.loads(built.read_text()))
+            print(f"reusing the database in {data_dir} ({made['apps']:,} applications)")
+        else:
+            made = build(apps_total, ratings_total, opts.seed)
+            refs = {"street": made["street"].pk, "department": made["department"].pk, "apps": apps_total}
+            built.write_text(json.dumps(refs))
+            made["apps"] = apps_total
         from dangqun.insights import stats
         from dangqun.insights.actions import do_generate_suggestions
         from dangqun.insights.models import CaseStat, RatingStat
@@ -366,7 +382,12 @@ def main() -> None:
             or 0
         )
         v = Visit.objects.create(
-            number="BVNEW", window=street, unit=dept, staff=window, item=item, visited_on=today
+            number=f"BVNEW{time.time_ns()}",
+            window=street,
+            unit=dept,
+            staff=window,
+            item=item,
+            visited_on=today,
         )
         t0 = time.perf_counter()
         with transaction.atomic():
@@ -394,7 +415,7 @@ def main() -> None:
         print(f"new rating → aggregate: {rating_s * 1000:.0f} ms (shown: {now_n == before + 1})")
         # A new application reaches the aggregates through the per-minute sweep (onestop events).
         app = Application.objects.create(
-            number="BNEW",
+            number=f"BNEW{time.time_ns()}",
             item=item,
             applicant=window,
             created_by=window,
@@ -424,7 +445,21 @@ def main() -> None:
         print(f"target rating freshness <= {TARGET_FRESH_S:.0f} s: {verdict}")
     finally:
         cleanup()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def reuse(refs: dict[str, int]) -> dict[str, object]:
+    from dangqun.accounts.models import User
+    from dangqun.orgs.models import Organization
+
+    return {
+        "users": {name: User.objects.get(username=f"bench_{name}") for name in ("street", "dept")},
+        "street": Organization.objects.get(pk=refs["street"]),
+        "department": Organization.objects.get(pk=refs["department"]),
+        "staff": User.objects.get(username="bench_staff"),
+        "apps": refs["apps"],
+    }
 
 
 def django_sum(field: str):
