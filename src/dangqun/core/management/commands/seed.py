@@ -10,7 +10,7 @@ from dangqun.core import seeding
 from dangqun.core.calendar_actions import import_example_year
 
 # Each takes --wipe; `seed --reset` wipes them in reverse order before the street.
-APP_SEEDERS = ("seed_catalog", "seed_learning", "seed_feedback")
+APP_SEEDERS = ("seed_catalog", "seed_learning", "seed_feedback", "seed_insights")
 
 
 class Command(BaseCommand):
