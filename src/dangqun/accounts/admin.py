@@ -28,7 +28,7 @@ from dangqun.core.errors import RuleViolation
 from dangqun.core.validators import validate_id_number, validate_phone
 
 from . import actions
-from .models import ApiToken, RoleGrant, User
+from .models import ApiToken, DeletionRequest, RoleGrant, User
 
 
 def admin_login(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
@@ -239,3 +239,38 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset.select_related("user"):
             actions.do_revoke_api_token(token, actor=request.user)
         self.message_user(request, _("已注销所选访问令牌。"))
+
+
+@admin.register(DeletionRequest)
+class DeletionRequestAdmin(admin.ModelAdmin):
+    """Deletion requests (个人信息保护法 第四十七条): carried out by an action, never by hand."""
+
+    list_display = ("user", "state", "requested_at", "decided_at")
+    list_filter = ("state",)
+    readonly_fields = (
+        "user",
+        "reason",
+        "state",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "deleted",
+        "retained",
+    )
+    actions = ["erase"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="执行删除（依法须保存的记录保留并最小化）")
+    def erase(self, request, queryset) -> None:
+        from .privacy import do_erase
+
+        done = 0
+        for req in queryset.filter(state=DeletionRequest.State.PENDING):
+            do_erase(req, actor=request.user, note="后台执行")
+            done += 1
+        self.message_user(request, f"已处理 {done} 项删除申请。")

@@ -73,3 +73,25 @@ def me(request: HttpRequest):
         "phone_masked": user.phone_masked,
         "two_factor": user.needs_two_factor,
     }
+
+
+@router.get(
+    "/me/data", response={200: dict, **ERRORS}, summary="下载我的个人信息（个人信息保护法 第四十五条）"
+)
+def my_data(request: HttpRequest):
+    from dangqun.core.audit import audit
+
+    from . import privacy
+
+    audit(request.auth, "accounts.data.export", request.auth)
+    return privacy.export(request.auth)
+
+
+@router.post("/me/deletion-request", response={201: dict, **ERRORS}, summary="申请删除个人信息（第四十七条）")
+def request_deletion(request: HttpRequest):
+    from ninja.responses import Status
+
+    from . import privacy
+
+    req = privacy.do_request_deletion(request.auth, actor=request.auth)
+    return Status(201, {"id": req.pk, "state": req.state})

@@ -123,3 +123,38 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class DeletionRequest(models.Model):
+    """个人信息保护法 第四十七条: a person asks for their personal information to be deleted.
+
+    What the law requires to keep (case files, party records, the audit log) is kept, minimised
+    (contact details removed) and listed in `retained` with its legal basis; the rest is deleted
+    or unlinked. Nothing is erased without a recorded decision.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("待处理")
+        DONE = "done", _("已删除")
+        REFUSED = "refused", _("不予删除")
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="deletion_requests")
+    reason = models.TextField(_("理由"), blank=True)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.PENDING)
+    requested_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    note = models.TextField(_("处理说明"), blank=True)
+    deleted = models.JSONField(_("已删除或解除关联"), default=dict, blank=True)
+    retained = models.JSONField(_("依法保留（已最小化）"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("个人信息删除申请")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(state="pending"), name="one_pending_deletion_request"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.get_state_display()}"

@@ -10,4 +10,6 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("profile/", views.profile_view, name="profile"),
     path("password/", views.password_change_view, name="password_change"),
+    path("my-data/", views.my_data_view, name="my_data"),
+    path("my-data/download/", views.my_data_download, name="my_data_download"),
 ]

@@ -215,3 +215,43 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("密码已修改。"))
             return redirect("accounts:profile")
     return render(request, "accounts/password_change.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_data_view(request: HttpRequest) -> HttpResponse:
+    """个人信息权利: download a copy of one's data; ask for deletion (decided by an administrator)."""
+    from . import privacy
+    from .models import DeletionRequest
+
+    if request.method == "POST":
+        try:
+            privacy.do_request_deletion(
+                request.user, reason=request.POST.get("reason", ""), actor=request.user
+            )
+        except RuleViolation as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已收到您的删除申请，我们会在15个工作日内处理并告知结果。"))
+        return redirect("accounts:my_data")
+    requests_ = DeletionRequest.objects.filter(user=request.user).order_by("-requested_at")
+    return render(request, "accounts/my_data.html", {"requests": requests_})
+
+
+@login_required
+@require_http_methods(["GET"])
+def my_data_download(request: HttpRequest) -> HttpResponse:
+    import json
+
+    from dangqun.core.audit import audit
+
+    from . import privacy
+
+    data = privacy.export(request.user)
+    audit(request.user, "accounts.data.export", request.user)
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=1), content_type="application/json; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    response["Cache-Control"] = "no-store"
+    return response
