@@ -260,10 +260,18 @@ def branch_popularity(branch_id: int) -> dict[int, int]:
 
 
 def _block_out_of_scope(st: _State, prof: LearnerProfile, exclude: set[int]) -> set[int]:
+    """Items of organizations outside the learner's ancestors (per organization, not per item)."""
     allowed = _allowed_orgs(prof)
-    if all(org in allowed for org in st.orgs.values()):  # the common case: one street
+    by_org = st.__dict__.get("_by_org")
+    if by_org is None:
+        by_org = {}
+        for pk, org in st.orgs.items():
+            by_org.setdefault(org, []).append(pk)
+        st.__dict__["_by_org"] = by_org
+    outside = [org for org in by_org if org not in allowed]
+    if not outside:  # the common case: one street
         return exclude
-    return exclude | {pk for pk, org in st.orgs.items() if org not in allowed}
+    return exclude.union(*(by_org[org] for org in outside))
 
 
 def _diverse(entries: list, limit: int, topic_of) -> list:
@@ -426,7 +434,7 @@ def run_batch(*, chunk: int = 1000, log_fn=None) -> dict[str, Any]:
 
     reqs = list(Requirement.objects.filter(year=year).values_list("organization_id", "item_id", "audience"))
     written = 0
-    t_rank = 0.0
+    t_rank = t_write = 0.0
     for i in range(0, len(profiles), chunk):
         part = profiles[i : i + chunk]
         states = []
@@ -457,6 +465,7 @@ def run_batch(*, chunk: int = 1000, log_fn=None) -> dict[str, Any]:
             )
             for prof, picks in zip(part, ranked, strict=True)
         ]
+        w0 = time.monotonic()
         StoredRecommendations.objects.bulk_create(
             rows,
             update_conflicts=True,
@@ -464,6 +473,7 @@ def run_batch(*, chunk: int = 1000, log_fn=None) -> dict[str, Any]:
             update_fields=["computed_at", "index_version", "entries"],
             batch_size=1000,
         )
+        t_write += time.monotonic() - w0
         written += len(rows)
         if log_fn:
             log_fn(f"{written}/{len(profiles)}")
@@ -475,6 +485,7 @@ def run_batch(*, chunk: int = 1000, log_fn=None) -> dict[str, Any]:
         "history_seconds": round(t_hist - started, 1),
         "costudy_seconds": round(t_co - t_hist, 1),
         "rank_seconds": round(t_rank, 1),
+        "write_seconds": round(t_write, 1),
     }
 
 
