@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from ninja import Header, Path, Router
 from ninja.responses import Status as HttpStatus
 
-from dangqun.core.errors import NotFound, RuleViolation
+from dangqun.core.errors import NotFound, PermissionDenied, RuleViolation
+from dangqun.core.permissions import has_perm
 from dangqun.core.schemas import ERRORS, PUBLIC_ERRORS
 from dangqun.orgs.models import Organization
 
@@ -138,6 +139,8 @@ def rating_detail(request: HttpRequest, rating_id: Path[PK]):
 
 @router.get("/feedback/fixes", response={200: list[FixOut], **ERRORS}, summary="待整改的差评（本单位）")
 def fixes(request: HttpRequest):
+    if not has_perm(request.auth, "feedback.view"):
+        raise PermissionDenied()
     return [fix_out(f) for f in queries.fixes_in_scope(request.auth).select_related("escalated_to")[:200]]
 
 
