@@ -385,3 +385,16 @@ def test_a_failed_refresh_leaves_the_slice_dirty_for_the_sweep(
 )
 def test_working_days_count_from_the_day_after_receipt(db, received, completed, stopped, expected):
     assert stats.elapsed_working_days(received, completed, stopped) == expected
+
+
+def test_the_scheduled_jobs_refresh_rebuild_and_suggest(item, applicant, window_staff):
+    from dangqun.insights import tasks
+    from dangqun.insights.models import Suggestion
+
+    day = stats.prev_month(stats.month_of(date.today())) + timedelta(days=3)
+    for _ in range(25):
+        notice(make_app(item, applicant, received=day), day, ["申请书"], window_staff)
+    assert tasks.rebuild_statistics.call_local()["case_rows"] == 1
+    assert tasks.refresh_statistics.call_local() == {"case_slices": 0, "dirty_slices": 0}
+    assert tasks.monthly_suggestions.call_local()["created"] == 1
+    assert Suggestion.objects.get().kind == "notice_material"
