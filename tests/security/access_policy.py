@@ -158,6 +158,7 @@ PAGES = {
     "feedback:fix": "own+scope",
     "feedback:appeal": "scope",
     "feedback:visit_new": "ldddodd",
+    "feedback:hotline": "lddddoo",
     "feedback:receipt": "scope",
     "feedback:messages": "loooooo",
     "feedback:message": "own+scope",

@@ -159,3 +159,19 @@ class ReplyForm(forms.Form):
 
 class MessageRatingForm(forms.Form):
     level = _stars(_("对办理结果的评价"), True)
+
+
+class HotlineForm(forms.Form):
+    """A rating a caller gives by phone (12345 / the service hotline), entered by staff."""
+
+    number = forms.CharField(label=_("办件编号"), max_length=48)
+    level = _stars(_("来电人的总体评价"), True)
+    reasons = forms.MultipleChoiceField(
+        label=_("不满意的原因（差评时填写）"),
+        choices=list(BAD_REASONS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    comment = forms.CharField(
+        label=_("来电人的意见"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )

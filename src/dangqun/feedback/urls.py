@@ -10,6 +10,7 @@ urlpatterns = [
     path("ratings/<int:pk>/", views.rating_detail, name="rating"),
     path("fixes/<int:pk>/", views.fix_detail, name="fix"),
     path("appeals/<int:pk>/", views.appeal_detail, name="appeal"),
+    path("hotline/", views.hotline, name="hotline"),
     path("visits/new/", views.record_visit, name="visit_new"),
     path("visits/<int:pk>/receipt/", views.receipt, name="receipt"),
     path("messages/", views.message_list, name="messages"),

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from dangqun.core.errors import NotFound, RuleViolation
 from dangqun.core.permissions import has_perm
+from dangqun.onestop.models import Application
 from dangqun.orgs.choices import OrgKind
 from dangqun.orgs.models import Organization
 
@@ -31,6 +32,7 @@ from .forms import (
     DispatchForm,
     DisputeForm,
     FixNoteForm,
+    HotlineForm,
     MessageCallbackForm,
     MessageForm,
     MessageRatingForm,
@@ -263,6 +265,40 @@ def appeal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_decide": actions.can_decide_appeal(request.user, appeal),
     }
     return render(request, "feedback/appeal.html", context, status=422 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hotline(request: HttpRequest) -> HttpResponse:
+    """热线评价: staff enter the rating a caller gives by phone, against the case number (real-name)."""
+    if not has_perm(request.user, "feedback.handle"):
+        raise PermissionDenied
+    form = HotlineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        app = (
+            Application.objects.select_related("department", "item")
+            .filter(number=form.cleaned_data["number"])
+            .first()
+        )
+        try:
+            if app is None:
+                raise RuleViolation("case_unknown", _("没有这个办件编号，请核对。"), field="number")
+            rating = actions.do_rate_case(
+                app,
+                level=form.cleaned_data["level"],
+                reasons=form.cleaned_data["reasons"],
+                comment=form.cleaned_data["comment"],
+                channel=RatingChannel.HOTLINE,
+                actor=request.user,
+            )
+        except NotFound:
+            form.add_error("number", _("这个办件不在您的办理范围内。"))
+        except RuleViolation as exc:
+            _apply(form, exc)
+        else:
+            messages.success(request, _("已录入热线评价。"))
+            return redirect("feedback:rating", rating.pk)
+    return render(request, "feedback/hotline.html", {"form": form}, status=422 if form.errors else 200)
 
 
 @login_required
