@@ -390,11 +390,12 @@ def escalate_overdue_fixes(today: date | None = None) -> int:
         if parent is None:
             continue
         with transaction.atomic():
-            updated = Fix.objects.filter(pk=fix.pk, escalated_to__isnull=True).update(
-                escalated_to=parent, escalated_at=timezone.now()
-            )
-            if updated:
-                audit("feedback.escalate", "feedback.fix.escalate", fix, to=parent.pk, due=fix.due)
+            # Saved through the model (not a queryset update) so that the statistics see it.
+            locked = Fix.objects.select_for_update().get(pk=fix.pk)
+            if locked.escalated_to_id is None:
+                locked.escalated_to, locked.escalated_at = parent, timezone.now()
+                locked.save(update_fields=["escalated_to", "escalated_at"])
+                audit("feedback.escalate", "feedback.fix.escalate", locked, to=parent.pk, due=locked.due)
                 _notify_unit(
                     parent,
                     f"feedback-escalated-{fix.pk}",
@@ -456,8 +457,12 @@ def do_decide_appeal(appeal: Appeal, *, upheld: bool, note: str, actor: Any) -> 
         appeal.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
         rating = appeal.rating
         if upheld:
-            Rating.objects.filter(pk=rating.pk).update(counted=False)
-            Fix.objects.filter(rating=rating).exclude(state=FixState.CLOSED).update(state=FixState.VOIDED)
+            # Instance saves (not queryset updates): the statistics follow these signals.
+            rating.counted = False
+            rating.save(update_fields=["counted"])
+            for fix in Fix.objects.filter(rating=rating).exclude(state=FixState.CLOSED):
+                fix.state = FixState.VOIDED
+                fix.save(update_fields=["state"])
         audit(actor, "feedback.appeal.decide", appeal, upheld=upheld, rating=rating.pk)
     return appeal
 
