@@ -225,3 +225,22 @@ def test_pinyin_and_initials_find_items(client, library, cadre):
         client.get("/api/v1/learning/items?q=xczx", **h).json()[0]["title"]
         == "乡村振兴战略与村级集体经济发展"
     )
+
+
+def test_an_assignment_notifies_the_learners_after_commit(
+    library, cadre, teacher, secretary, tree, django_capture_on_commit_callbacks
+):
+    from dangqun.core.models import Notification
+
+    with django_capture_on_commit_callbacks(execute=True):
+        req = actions.do_assign_item(
+            organization=tree.branch_a,
+            item=library["中国共产党章程导读"],
+            due_on=timezone.localdate() + timedelta(days=9),
+            actor=secretary,
+        )
+    notified = set(
+        Notification.objects.filter(key=f"learning:req:{req.pk}").values_list("recipient_id", flat=True)
+    )
+    assert cadre.pk in notified
+    assert teacher.pk not in notified  # branch B

@@ -359,13 +359,12 @@ def _notify_requirement(req_id: int) -> None:
     users = queries.learners_of(req.organization)
     if req.audience == Audience.CADRES:
         users = users.filter(is_cadre=True)
-    notify(
-        users.values_list("user_id", flat=True),
-        f"learning:req:{req.pk}",
-        _("必学：《%(t)s》") % {"t": req.item.title},
-        _("%(org)s要求 %(d)s 前完成。") % {"org": req.organization.name, "d": req.due_on},
-        reverse("learning:item", args=[req.item_id]),
-    )
+    ids = list(users.values_list("user_id", flat=True))
+    title = _("必学：《%(t)s》") % {"t": req.item.title}
+    body = _("%(org)s要求 %(d)s 前完成。") % {"org": req.organization.name, "d": req.due_on}
+    url = reverse("learning:item", args=[req.item_id])
+    for i in range(0, len(ids), 5000):  # a street has 100,000 learners: stay under SQL parameter limits
+        notify(ids[i : i + 5000], f"learning:req:{req.pk}", title, body, url)
 
 
 # ---------------------------------------------------------------------------------------------
