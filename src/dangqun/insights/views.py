@@ -25,7 +25,7 @@ from dangqun.core.permissions import has_perm
 
 from . import actions, export, queries, stats, suggest
 from .choices import SuggestionKind, SuggestionState, TaskStatus
-from .models import ImprovementTask, Suggestion
+from .models import Cursor, ImprovementTask, Suggestion
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -84,6 +84,9 @@ def dashboard(request: HttpRequest, org_id: int) -> HttpResponse:
             "month_error": month_error,
             "sections": sections,
             "others": [o for o in queries.dashboard_roots(request.user) if o.pk != org.pk],
+            "cases_as_of": Cursor.objects.filter(name=stats.EVENT_CURSOR)
+            .values_list("updated_at", flat=True)
+            .first(),
             "open_suggestions": Suggestion.objects.filter(
                 queries.in_subtree(org), state=SuggestionState.OPEN
             ).count(),
