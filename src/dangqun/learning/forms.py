@@ -86,14 +86,15 @@ class ItemForm(forms.Form):
 
 class AssignForm(forms.Form):
     organization = forms.ModelChoiceField(queryset=None, label=_("组织"), empty_label=None)
-    item = forms.ModelChoiceField(queryset=None, label=_("必学内容"), empty_label=None)
+    item = forms.TypedChoiceField(label=_("必学内容"), coerce=int)
     due_on = forms.DateField(label=_("完成期限"), widget=DateInput())
     audience = forms.ChoiceField(label=_("对象"), choices=Audience.choices)
 
     def __init__(self, *args: Any, organizations: Any, items: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = organizations
-        self.fields["item"].queryset = items
+        # The newest 300 items of the scope: a select of 50,000 would help nobody (use search).
+        self.fields["item"].choices = list(items.order_by("-published_at").values_list("pk", "title")[:300])
 
 
 class SourceForm(forms.Form):

@@ -240,7 +240,7 @@ def branch(request: HttpRequest) -> HttpResponse:
         try:
             actions.do_assign_item(
                 organization=d["organization"],
-                item=d["item"],
+                item=items.get(pk=d["item"]),
                 due_on=d["due_on"],
                 audience=d["audience"],
                 actor=request.user,
@@ -313,6 +313,22 @@ def library(request: HttpRequest) -> HttpResponse:
     return render(
         request, "learning/library.html", {"form": form, "items": items, "roles": _roles(request.user)}
     )
+
+
+@require_POST
+@login_required
+@_scoped
+def item_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Publish or withdraw an item (hours already earned stay)."""
+    obj = queries.access_item(request.user, pk, for_edit=True)
+    try:
+        actions.do_set_item_status(obj, request.POST.get("status", ""), actor=request.user)
+        messages.success(request, _("《%(t)s》：%(s)s。") % {"t": obj.title, "s": obj.get_status_display()})
+    except errors.RuleViolation as exc:
+        if isinstance(exc, errors.PermissionDenied):
+            raise
+        messages.error(request, exc.message)
+    return redirect("learning:library")
 
 
 @require_http_methods(["GET", "POST"])
