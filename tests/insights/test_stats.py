@@ -398,3 +398,30 @@ def test_the_scheduled_jobs_refresh_rebuild_and_suggest(item, applicant, window_
     assert tasks.refresh_statistics.call_local() == {"case_slices": 0, "dirty_slices": 0}
     assert tasks.monthly_suggestions.call_local()["created"] == 1
     assert Suggestion.objects.get().kind == "notice_material"
+
+
+def test_the_event_sweep_moves_on_while_it_rereads_recent_events(item, applicant):
+    from dangqun.insights.models import Cursor
+    from dangqun.onestop.models import Event
+
+    stats.rebuild()
+    day = date(2026, 11, 16)
+    events = []
+    for _ in range(7):  # busy: more new events than one batch
+        app = make_app(item, applicant, received=day)
+        events.append(Event.objects.create(application=app, action="submit", to_state="submitted").pk)
+    for _ in range(2):
+        stats.sweep_events(batch=3)
+    # The recent events re-read each time never take the new ones' place: the cursor moves on.
+    assert Cursor.objects.get(name=stats.EVENT_CURSOR).position == events[5]
+    stats.sweep_events(batch=3)
+    assert Cursor.objects.get(name=stats.EVENT_CURSOR).position == events[6]
+    assert aggregated_cases(NOV, item.pk)["submitted"] == 7
+    # An event whose id was allocated below the cursor but committed later (October's only one)
+    # is still picked up, because recent events are read again.
+    late = make_app(item, applicant, received=date(2026, 10, 20))
+    event = Event.objects.create(application=late, action="submit", to_state="submitted")
+    Event.objects.filter(id=events[5]).delete()  # free an id below the cursor …
+    Event.objects.filter(id=event.pk).update(id=events[5])  # … and give it to the late event
+    stats.sweep_events(batch=3)
+    assert aggregated_cases(OCT, item.pk)["submitted"] == 1

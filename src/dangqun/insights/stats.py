@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, F, IntegerField, Max, QuerySet, Sum, When
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -438,17 +438,24 @@ def sweep_events(batch: int = EVENT_BATCH) -> int:
 
     cursor, _ = Cursor.objects.get_or_create(name=EVENT_CURSOR)
     recent = timezone.now() - EVENT_GRACE
-    rows = list(
-        Event.objects.filter(Q(pk__gt=cursor.position) | Q(pk__gt=cursor.position - batch, at__gte=recent))
+    new = list(
+        Event.objects.filter(pk__gt=cursor.position)
         .order_by("pk")
         .values_list("pk", "application_id")[:batch]
     )
-    if not rows:
+    # Read separately, so that re-reading recent events never takes the new ones' place.
+    again = list(
+        Event.objects.filter(
+            pk__gt=cursor.position - batch, pk__lte=cursor.position, at__gte=recent
+        ).values_list("application_id", flat=True)[:batch]
+    )
+    if not new and not again:
         return 0
-    slices = case_slices_of(app for _, app in rows)
+    slices = case_slices_of([app for _, app in new] + again)
     for kind, key, m in sorted(slices):
         refresh_slice(kind, key, m)
-    Cursor.objects.filter(pk=cursor.pk, position__lt=rows[-1][0]).update(position=rows[-1][0])
+    if new:
+        Cursor.objects.filter(pk=cursor.pk, position__lt=new[-1][0]).update(position=new[-1][0])
     return len(slices)
 
 
