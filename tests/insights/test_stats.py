@@ -387,6 +387,18 @@ def test_working_days_count_from_the_day_after_receipt(db, received, completed, 
     assert stats.elapsed_working_days(received, completed, stopped) == expected
 
 
+def test_a_backlog_is_caught_up_in_one_run(item, applicant):
+    from dangqun.insights.models import Cursor
+    from dangqun.onestop.models import Event
+
+    stats.rebuild()
+    for _ in range(10):
+        app = make_app(item, applicant, received=date(2026, 11, 16))
+        last = Event.objects.create(application=app, action="submit", to_state="submitted")
+    stats.sweep_events(batch=3)  # batches of 3 until one comes back short
+    assert Cursor.objects.get(name=stats.EVENT_CURSOR).position == last.pk
+
+
 def test_the_scheduled_jobs_refresh_rebuild_and_suggest(item, applicant, window_staff):
     from dangqun.insights import tasks
     from dangqun.insights.models import Suggestion
@@ -411,10 +423,10 @@ def test_the_event_sweep_moves_on_while_it_rereads_recent_events(item, applicant
         app = make_app(item, applicant, received=day)
         events.append(Event.objects.create(application=app, action="submit", to_state="submitted").pk)
     for _ in range(2):
-        stats.sweep_events(batch=3)
+        stats.sweep_events(batch=3, budget=0)  # one batch per run
     # The recent events re-read each time never take the new ones' place: the cursor moves on.
     assert Cursor.objects.get(name=stats.EVENT_CURSOR).position == events[5]
-    stats.sweep_events(batch=3)
+    stats.sweep_events(batch=3, budget=0)
     assert Cursor.objects.get(name=stats.EVENT_CURSOR).position == events[6]
     assert aggregated_cases(NOV, item.pk)["submitted"] == 7
     # An event whose id was allocated below the cursor but committed later (October's only one)
@@ -423,5 +435,5 @@ def test_the_event_sweep_moves_on_while_it_rereads_recent_events(item, applicant
     event = Event.objects.create(application=late, action="submit", to_state="submitted")
     Event.objects.filter(id=events[5]).delete()  # free an id below the cursor …
     Event.objects.filter(id=event.pk).update(id=events[5])  # … and give it to the late event
-    stats.sweep_events(batch=3)
+    stats.sweep_events(batch=3, budget=0)
     assert aggregated_cases(OCT, item.pk)["submitted"] == 1

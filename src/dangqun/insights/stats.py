@@ -15,9 +15,11 @@ and every dirty slice left over is swept then too. `insights rebuild` recomputes
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -48,6 +50,7 @@ EVENT_CURSOR = "onestop.event"
 # lower id behind the cursor. Events this recent are read again (refreshing is idempotent).
 EVENT_GRACE = timedelta(minutes=10)
 EVENT_BATCH = 5000
+SWEEP_BUDGET = 40.0  # seconds: the job runs every minute
 
 
 # --- months -------------------------------------------------------------------------------------
@@ -69,8 +72,8 @@ def aware_range(m: date) -> tuple[datetime, datetime]:
     """The month as [start, end) instants in the local time zone (Asia/Shanghai)."""
     tz = timezone.get_current_timezone()
     return (
-        timezone.make_aware(datetime.combine(m, time.min), tz),
-        timezone.make_aware(datetime.combine(next_month(m), time.min), tz),
+        timezone.make_aware(datetime.combine(m, clock.min), tz),
+        timezone.make_aware(datetime.combine(next_month(m), clock.min), tz),
     )
 
 
@@ -432,8 +435,21 @@ def case_slices_of(application_ids: Iterable[int]) -> set[tuple[str, int, date]]
     return out
 
 
-def sweep_events(batch: int = EVENT_BATCH) -> int:
-    """Refresh the case slices touched by onestop events since the cursor (plus recent ones)."""
+def sweep_events(batch: int = EVENT_BATCH, budget: float = SWEEP_BUDGET) -> int:
+    """Refresh the case slices touched by onestop events since the cursor (plus recent ones).
+
+    Batch after batch while a full one comes back, for up to `budget` seconds: a backlog (after
+    a busy hour or a stopped consumer) is caught up without one run outliving its minute.
+    """
+    started, total = time.monotonic(), 0
+    while True:
+        slices, new = _sweep_once(batch)
+        total += slices
+        if new < batch or time.monotonic() - started > budget:
+            return total
+
+
+def _sweep_once(batch: int) -> tuple[int, int]:
     from dangqun.onestop.models import Event
 
     cursor, _ = Cursor.objects.get_or_create(name=EVENT_CURSOR)
@@ -450,13 +466,13 @@ def sweep_events(batch: int = EVENT_BATCH) -> int:
         ).values_list("application_id", flat=True)[:batch]
     )
     if not new and not again:
-        return 0
+        return 0, 0
     slices = case_slices_of([app for _, app in new] + again)
     for kind, key, m in sorted(slices):
         refresh_slice(kind, key, m)
     if new:
         Cursor.objects.filter(pk=cursor.pk, position__lt=new[-1][0]).update(position=new[-1][0])
-    return len(slices)
+    return len(slices), len(new)
 
 
 def refresh_recent() -> dict[str, int]:
