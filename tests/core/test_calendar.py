@@ -579,7 +579,7 @@ def test_the_demo_seed_loads_next_years_example_from_october(db, monkeypatch, to
 
     from dangqun.core.management.commands import seed
 
-    monkeypatch.setattr(seed.timezone, "localdate", lambda: today)
+    monkeypatch.setattr(seed.timezone, "localdate", lambda *_args: today)
     out = StringIO()
     call_command("seed", "--no-progress", "--scale", "5", stdout=out)
     assert (2027 in known_years()) is loaded

@@ -114,3 +114,10 @@ def test_a_malformed_or_impossible_id_is_a_json_error(tree, api, bad):
     assert response.status_code in (404, 422)
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert response.json()["code"] in ("not_found", "invalid_input")
+
+
+def test_a_page_number_past_any_tree_is_bad_input_not_a_server_error(client, street_admin):
+    client.force_login(street_admin)
+    response = client.get("/api/v1/orgs?page=207747269528521728&page_size=4611")
+    assert response.status_code == 422
+    assert client.get("/api/v1/orgs?page=1&page_size=10").status_code == 200

@@ -117,7 +117,16 @@ def nav_items(user: Any) -> list[NavItem]:
                 NavItem("queue", pgettext_lazy("nav", "办件"), queue, _("待办办件、期限倒计时与帮办代办"))
             )
     if user.is_superuser or roles & {Role.STREET_ADMIN, Role.DEPARTMENT_ADMIN, Role.WINDOW_STAFF}:
-        items += _feedback_items()
+        items += _feedback_items(roles, user.is_superuser)
+    if Role.MEMBER in roles:
+        items.append(
+            NavItem(
+                "mine",
+                pgettext_lazy("nav", "我的"),
+                first_url("accounts:profile", "members:mine", "notifications"),
+                _("个人信息、学习与通知"),
+            )
+        )
     if user.is_superuser or roles & {Role.MEMBER, Role.BRANCH_SECRETARY, Role.STREET_ADMIN}:
         items += _present(
             [
@@ -128,15 +137,6 @@ def nav_items(user: Any) -> list[NavItem]:
                     _("推荐学习、必学内容与学时"),
                 )
             ]
-        )
-    if Role.MEMBER in roles:
-        items.append(
-            NavItem(
-                "mine",
-                pgettext_lazy("nav", "我的"),
-                first_url("accounts:profile", "members:mine", "notifications"),
-                _("个人信息、学习与通知"),
-            )
         )
     if Role.RESIDENT in roles:
         items.append(
@@ -165,23 +165,25 @@ def _present(entries: list[tuple]) -> list[NavItem]:
     return [NavItem(key, label, url, description) for key, label, url, description in entries if url]
 
 
-def _feedback_items() -> list[NavItem]:
-    return _present(
-        [
-            (
-                "feedback",
-                pgettext_lazy("nav", "评价"),
-                first_url("feedback:index"),
-                _("好差评、整改回访与留言诉求"),
-            ),
+def _feedback_items(roles: set[str], superuser: bool) -> list[NavItem]:
+    entries = [
+        (
+            "feedback",
+            pgettext_lazy("nav", "评价"),
+            first_url("feedback:index"),
+            _("好差评、整改回访与留言诉求"),
+        )
+    ]
+    if superuser or roles & {Role.STREET_ADMIN, Role.DEPARTMENT_ADMIN}:  # those who hold insights.view
+        entries.append(
             (
                 "insights",
                 pgettext_lazy("nav", "看板"),
                 first_url("insights:index"),
                 _("办件量、满意度与改进建议"),
-            ),
-        ]
-    )
+            )
+        )
+    return _present(entries)
 
 
 def mark_current(items: list[NavItem], path: str) -> list[tuple[NavItem, str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from dangqun.core.schemas import ERRORS
@@ -14,9 +14,20 @@ from .schemas import OrgDetailOut, OrgOut
 
 router = Router(tags=["orgs"])
 
+MAX_PAGE = 100_000  # × at most 1,000 per page: past any real tree; larger numbers are bad input
+
+
+class Pages(PageNumberPagination):
+    """ninja's page-number pagination with bounded numbers: a huge page is a 422, never an offset
+    the database cannot hold."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1, le=1000)
+
 
 @router.get("/orgs", response={200: list[OrgOut], **ERRORS}, summary="可查看的组织（树序，分页）")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def list_orgs(request: HttpRequest):
     """Every organization the caller may see, in tree order (by materialized path)."""
     return queries.visible_organizations(request.auth).order_by("path")
@@ -34,7 +45,7 @@ def get_org(request: HttpRequest, org_id: int) -> Organization:
 
 
 @router.get("/orgs/{org_id}/subtree", response={200: list[OrgOut], **ERRORS}, summary="组织及其全部下级")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def org_subtree(request: HttpRequest, org_id: int):
     org: Organization = queries.access_organization(request.auth, org_id)
     return queries.subtree(org).order_by("path")
