@@ -22,7 +22,7 @@ def _media(settings, tmp_path):
 
 
 def test_a_bad_rating_is_called_back_fixed_replied_and_confirmed(
-    phone_page: Page, page: Page, live_server, recent_case, applicant, department_admin  # noqa: F811
+    phone_page: Page, page: Page, live_server, recent_case, applicant, department_admin, street_admin  # noqa: F811
 ):
     # The resident, on a phone in elder mode, rates the finished case 2 stars.
     set_elder_cookie(phone_page, live_server.url, on=True)
@@ -71,3 +71,16 @@ def test_a_bad_rating_is_called_back_fixed_replied_and_confirmed(
     expect(phone_page.locator("main")).to_contain_text("您已确认解决")
     fix.refresh_from_db()
     assert (fix.state, fix.solved) == (FixState.CLOSED, True)
+
+    # The street's dashboard and the public monthly summary show it (aggregates refreshed on commit).
+    sign_in(page, street_admin, live_server.url)
+    page.goto("/insights/")
+    main = page.locator("main")
+    expect(main).to_contain_text(recent_case.department.name)
+    expect(main).to_contain_text("多次跑、重复提交材料")  # the bad-review reason
+    screenshot(page, "feedback-dashboard")
+    # The published summary defaults to the last complete month; this month's is one click away.
+    page.goto(f"/insights/public/{rating.rated_on:%Y-%m}/")
+    row = page.locator("main table tr", has_text=recent_case.department.name).first
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("1")
