@@ -95,7 +95,21 @@ def test_finishing_an_item_changes_the_list_and_names_it(client, library, cadre)
     finish(cadre, ContentItem.objects.get(pk=first["id"]), "k-finish-0001")
     after = get_recs(client, cadre)["items"]
     assert first["id"] not in [i["id"] for i in after]
-    assert any(i["reason"] == f"与你学过的《{first['title']}》相关" for i in after)
+    assert [i["id"] for i in after] != [i["id"] for i in before]
+    # an item outside the post: what resembles it is recommended "because you studied it"
+    health = library["医德医风与患者服务"]
+    finish(cadre, health, "k-finish-0002")
+    related = [
+        i for i in get_recs(client, cadre)["items"] if i["reason"] == f"与你学过的《{health.title}》相关"
+    ]
+    assert [i["title"] for i in related] == ["公共卫生应急与防疫"]
+
+
+def test_no_false_reasons_for_unrelated_items(client, library, cadre):
+    items = get_recs(client, cadre)["items"]
+    for i in items:
+        if i["topic"] not in ("rural", "governance"):
+            assert i["reason"] != "因为你是村干部", i
 
 
 def test_a_hidden_topic_is_not_recommended(client, library, cadre):

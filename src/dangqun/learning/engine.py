@@ -35,6 +35,7 @@ W_POP = 0.05
 FRESH_DAYS = 30.0
 MAX_PER_TOPIC_SHARE = 0.3  # 3 of 10
 HISTORY_USED = 20  # the most recent items that make the profile
+REASON_MIN_COS = 0.1
 REASONS = ("post", "history", "costudy", "branch", "fresh", "popular")
 
 
@@ -273,10 +274,21 @@ class ItemIndex:
             return []
         rows = np.array(chosen, dtype=np.int64)
         tag_half = np.array([W_POST_TAG * 0.5 if m.post in self.item_posts[r] else 0.0 for r in chosen])
+        # A reason is named only when it holds: a post or history similarity below REASON_MIN_COS
+        # says nothing (the item then gets "new" or "popular" rather than a false "related to …").
+        post_cos = self.post_scores(m.post_words)[rows]
+        post_term = np.where(
+            (post_cos >= REASON_MIN_COS) | (tag_half > 0), post_part[rows] * 0.5 + tag_half, 0.0
+        )
+        if s_hist_raw is not None:
+            hist_cos = s_hist_raw[rows]
+            hist_term = np.where(hist_cos >= REASON_MIN_COS, W_HIST * hist_cos * 0.6, 0.0)
+        else:
+            hist_term = np.zeros(len(rows))
         parts = np.stack(
             [
-                post_part[rows] * 0.5 + tag_half,
-                W_HIST * s_hist_raw[rows] * 0.6 if s_hist_raw is not None else np.zeros(len(rows)),
+                post_term,
+                hist_term,
                 np.array([co.get(r, 0.0) for r in chosen]),
                 np.array([br.get(r, 0.0) for r in chosen]),
                 W_FRESH * self.fresh[rows],
