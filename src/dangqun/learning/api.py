@@ -41,7 +41,6 @@ from .schemas import (
     RequirementOut,
     SourceIn,
     SourceOut,
-    StatusIn,
     TopicIn,
 )
 
@@ -134,14 +133,6 @@ def get_item(request: HttpRequest, item_id: int = PK):
         questions=list(item.questions.values("order", "text", "options")),
     )
     return data
-
-
-@router.post(
-    "/learning/items/{item_id}/status", response={200: ItemOut, **ERRORS}, summary="发布或下架学习内容"
-)
-def set_item_status(request: HttpRequest, payload: StatusIn, item_id: int = PK):
-    item = queries.access_item(request.auth, item_id, for_edit=True)
-    return _item(actions.do_set_item_status(item, payload.status, actor=request.auth))
 
 
 def _record(rec, applied: bool) -> dict[str, Any]:

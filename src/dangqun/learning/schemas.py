@@ -90,10 +90,6 @@ class ProgressIn(Schema):
     answers: list[int] | None = None
 
 
-class StatusIn(Schema):
-    status: str = Field(..., max_length=20, description="draft / published / withdrawn")
-
-
 class RecordOut(Schema):
     item_id: int
     seconds_spent: int

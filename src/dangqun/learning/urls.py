@@ -10,7 +10,6 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("items/<int:pk>/", views.item, name="item"),
     path("items/<int:pk>/finish/", views.finish, name="finish"),
-    path("items/<int:pk>/status/", views.item_status, name="item_status"),
     path("branch/", views.branch, name="branch"),
     path("library/", views.library, name="library"),
     path("sources/", views.sources, name="sources"),

@@ -280,6 +280,8 @@ def _editor(request: HttpRequest) -> None:
 def library(request: HttpRequest) -> HttpResponse:
     """The library of the editor's scope, and a form to add an item."""
     _editor(request)
+    if request.method == "POST" and request.POST.get("form") == "status":
+        return _item_status(request)
     orgs = queries.editable_orgs(request.user)
     form = ItemForm(request.POST or None, request.FILES or None, organizations=orgs)
     if request.method == "POST" and form.is_valid():
@@ -315,12 +317,9 @@ def library(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
-@login_required
-@_scoped
-def item_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """Publish or withdraw an item (hours already earned stay)."""
-    obj = queries.access_item(request.user, pk, for_edit=True)
+def _item_status(request: HttpRequest) -> HttpResponse:
+    """Publish or withdraw an item from the library list (hours already earned stay)."""
+    obj = queries.access_item(request.user, request.POST.get("item"), for_edit=True)
     try:
         actions.do_set_item_status(obj, request.POST.get("status", ""), actor=request.user)
         messages.success(request, _("《%(t)s》：%(s)s。") % {"t": obj.title, "s": obj.get_status_display()})
