@@ -22,7 +22,13 @@ def _media(settings, tmp_path):
 
 
 def test_a_bad_rating_is_called_back_fixed_replied_and_confirmed(
-    phone_page: Page, page: Page, live_server, recent_case, applicant, department_admin, street_admin  # noqa: F811
+    phone_page: Page,
+    page: Page,
+    live_server,
+    recent_case,
+    applicant,
+    department_admin,
+    street_admin,  # noqa: F811
 ):
     # The resident, on a phone in elder mode, rates the finished case 2 stars.
     set_elder_cookie(phone_page, live_server.url, on=True)

@@ -279,13 +279,17 @@ def test_query_counts_are_pinned(
         assert client.get(f"/api/v1/feedback/ratings/{fix.rating_id}").status_code == 200
 
 
-def test_staff_enter_a_hotline_rating_against_the_case_number(client, recent_case, department_admin, applicant):
+def test_staff_enter_a_hotline_rating_against_the_case_number(
+    client, recent_case, department_admin, applicant
+):
     client.force_login(department_admin)
     url = reverse("feedback:hotline")
     unknown = client.post(url, {"number": "NOPE", "level": "4"})
     assert unknown.status_code == 422
     assert "没有这个办件编号" in unknown.content.decode()
-    client.post(url, {"number": recent_case.number, "level": "2", "reasons": ["slow"], "comment": "来电反映等太久"})
+    client.post(
+        url, {"number": recent_case.number, "level": "2", "reasons": ["slow"], "comment": "来电反映等太久"}
+    )
     rating = Rating.objects.get()
     assert (rating.channel, rating.rater, rating.entered_by) == ("hotline", applicant, department_admin)
     assert rating.fix.unit == recent_case.department
