@@ -25,10 +25,10 @@ def test_a_bad_rating_is_called_back_fixed_replied_and_confirmed(
     phone_page: Page,
     page: Page,
     live_server,
-    recent_case,
-    applicant,
+    recent_case,  # noqa: F811 — the fixture imported above
+    applicant,  # noqa: F811
     department_admin,
-    street_admin,  # noqa: F811
+    street_admin,
 ):
     # The resident, on a phone in elder mode, rates the finished case 2 stars.
     set_elder_cookie(phone_page, live_server.url, on=True)
