@@ -99,7 +99,7 @@ TEMPLATES = [
 ]
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
-DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'dangqun.sqlite3'}")
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'dangqun.sqlite3'}"  # empty = unset
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets readers run beside one writer; IMMEDIATE avoids lock-upgrade deadlocks.
