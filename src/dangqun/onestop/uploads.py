@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -40,6 +41,29 @@ def sniff(data: bytes) -> str | None:
     if data.startswith(PNG_SIGNATURE):
         return FileKind.PNG
     return None
+
+
+# Names that make a PDF act when opened (scripts, launched programs, embedded files, forms that
+# submit): a material is a document to read, never a program. Checked in the raw bytes (names
+# outside compressed streams) and in the document catalog pypdf reads.
+ACTIVE_PDF = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFiles?|OpenAction|AA|SubmitForm|RichMedia|XFA)\b")
+
+
+def pdf_is_active(data: bytes) -> bool:
+    if ACTIVE_PDF.search(data):
+        return True
+    from pypdf import PdfReader
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            root = PdfReader(io.BytesIO(data), strict=False).trailer["/Root"]
+            names = root.get("/Names", {})
+            return any(k in root for k in ("/OpenAction", "/AA")) or any(
+                k in names for k in ("/JavaScript", "/EmbeddedFiles")
+            )
+        except Exception:
+            return False
 
 
 def pdf_pages(data: bytes) -> int:
@@ -108,6 +132,13 @@ def check_file(
         if pages == 0:
             raise RuleViolation(
                 "file_damaged", _("“%(m)s”的 PDF 文件没有页面。") % {"m": material}, field="file"
+            )
+        if pdf_is_active(data):
+            raise RuleViolation(
+                "file_active_content",
+                _("“%(m)s”的 PDF 含有脚本、自动动作或嵌入文件，不能接收；请用“打印为 PDF”另存一份再上传。")
+                % {"m": material},
+                field="file",
             )
         if pages > max_pages:
             raise RuleViolation(
