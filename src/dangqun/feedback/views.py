@@ -378,11 +378,12 @@ def message_list(request: HttpRequest) -> HttpResponse:
     return render(request, "feedback/messages.html", context, status=422 if form.errors else 200)
 
 
+DISPATCH_KINDS = (OrgKind.DEPARTMENT, OrgKind.COMMUNITY, OrgKind.STREET)
+
+
 def _dispatch_units() -> list[tuple[int, str]]:
     return list(
-        Organization.objects.filter(kind__in=(OrgKind.DEPARTMENT, OrgKind.COMMUNITY, OrgKind.STREET))
-        .order_by("path")
-        .values_list("pk", "name")
+        Organization.objects.filter(kind__in=DISPATCH_KINDS).order_by("path").values_list("pk", "name")
     )
 
 
@@ -390,7 +391,10 @@ def _message_steps(request: HttpRequest, message: Any) -> dict[str, tuple[Any, A
     u = request.user
 
     def dispatch(d: dict) -> Any:
-        unit = Organization.objects.get(pk=d["unit"])
+        # The form offers only existing units; one deleted meanwhile is a clear error, not a 500.
+        unit = Organization.objects.filter(pk=d["unit"], kind__in=DISPATCH_KINDS).first()
+        if unit is None:
+            raise RuleViolation("unit_unknown", _("请选择承办单位。"), field="unit")
         return message_actions.do_dispatch_message(
             message, unit=unit, urgency=d["urgency"], category=d["category"], actor=u
         )
