@@ -11,12 +11,12 @@ import pytest
 from django.core import mail
 
 from dangqun.accounts.tokens import issue_token
+from dangqun.core.crypto import webhook_signature as sign
 from dangqun.core.errors import RuleViolation
 from dangqun.core.models import Notification
 from dangqun.learning import actions
 from dangqun.learning.choices import Channel, DeliveryStatus, Post, ProductKind
 from dangqun.learning.models import Delivery
-from dangqun.onestop.tasks import sign
 
 from .conftest import learner
 

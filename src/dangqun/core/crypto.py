@@ -66,11 +66,20 @@ def decrypt(token: str) -> str:
         raise DecryptionError("ciphertext was altered or the key is wrong") from exc
 
 
+def hmac_sm3_hex(key: bytes, data: bytes) -> str:
+    mac = hmac.HMAC(key, hashes.SM3())
+    mac.update(data)
+    return mac.finalize().hex()
+
+
 def blind_index(value: str, *, purpose: str) -> str:
     """HMAC-SM3 of a normalized value; `purpose` separates ID-number and phone indexes."""
-    mac = hmac.HMAC(_index_key(), hashes.SM3())
-    mac.update(purpose.encode() + b"\x00" + value.strip().upper().encode())
-    return mac.finalize().hex()
+    return hmac_sm3_hex(_index_key(), purpose.encode() + b"\x00" + value.strip().upper().encode())
+
+
+def webhook_signature(body: bytes, secret: str) -> str:
+    """What outgoing webhooks (one-stop, learning) carry: HMAC-SM3 of the request body, hex."""
+    return hmac_sm3_hex(secret.encode(), body)
 
 
 def sm3_hex(data: bytes) -> str:

@@ -37,8 +37,8 @@ from huey.exceptions import RetryTask, TaskLockedException
 
 from dangqun.accounts.choices import Role
 from dangqun.accounts.models import RoleGrant
+from dangqun.core.crypto import webhook_signature as sign
 from dangqun.core.notifications import notify
-from dangqun.onestop.tasks import sign
 from dangqun.orgs.models import Organization
 
 from . import rules as R

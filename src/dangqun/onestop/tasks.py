@@ -18,7 +18,6 @@ import urllib.request
 from datetime import timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, hmac
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -29,6 +28,7 @@ from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 from huey.exceptions import RetryTask, TaskLockedException
 
+from dangqun.core.crypto import webhook_signature as sign
 from dangqun.core.notifications import notify
 
 from .choices import Outcome, State
@@ -47,13 +47,6 @@ def webhook_url() -> str:
 
 def webhook_secret() -> str:
     return getattr(settings, "ONESTOP_WEBHOOK_SECRET", "") or os.environ.get("ONESTOP_WEBHOOK_SECRET", "")
-
-
-def sign(body: bytes, secret: str) -> str:
-    """HMAC-SM3 of the request body, hex."""
-    mac = hmac.HMAC(secret.encode(), hashes.SM3())
-    mac.update(body)
-    return mac.finalize().hex()
 
 
 def message_for(app: Application, event: Event) -> tuple[str, str]:
