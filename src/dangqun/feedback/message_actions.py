@@ -68,12 +68,6 @@ def _limits(unit: Any) -> dict[str, int]:
     return ruleset_for(unit)["feedback.message_limits"]
 
 
-def _street_of(unit: Any) -> Any:
-    from dangqun.orgs.models import Organization
-
-    return Organization.objects.filter(pk__in=unit.ancestor_ids(), parent__isnull=True).first() or unit
-
-
 def do_leave_message(
     *,
     kind: str,
@@ -208,8 +202,8 @@ def _dispatch(message: Message, unit: Any, *, actor: Any, note: str, now: Any) -
     )
 
 
-def can_dispatch(actor: Any, message: Message) -> bool:
-    """The street's dispatch desk (feedback.handle at the root of the tree holding the unit)."""
+def can_dispatch(actor: Any) -> bool:
+    """The street's dispatch desk: feedback.handle at the root of the tree."""
     from dangqun.orgs.models import Organization
 
     roots = Organization.objects.filter(parent__isnull=True)
@@ -226,7 +220,7 @@ def do_dispatch_message(message: Message, *, unit: Any, urgency: str, category: 
         raise RuleViolation("urgency", _("请选择时限类别。"), field="urgency")
     with transaction.atomic():
         message = _lock(message)
-        if not can_dispatch(actor, message):
+        if not can_dispatch(actor):
             raise NotFound()
         if message.state not in (MessageState.RECEIVED, MessageState.DISPUTED, MessageState.DISPATCHED):
             raise RuleViolation("message_state", _("已在办理中的留言不能再派单。"))
@@ -301,7 +295,7 @@ def do_callback_message(message: Message, *, note: str, actor: Any) -> Message:
     note = _text(note, "note", _("请填写回访情况。"))
     with transaction.atomic():
         message = _lock(message)
-        if not can_dispatch(actor, message):
+        if not can_dispatch(actor):
             raise NotFound()
         if message.state != MessageState.REPLIED:
             raise RuleViolation("message_state", _("答复后才能回访办结。"))
@@ -358,7 +352,7 @@ def do_merge_message(message: Message, *, into: Message, actor: Any) -> Message:
         raise RuleViolation("merge_target", _("请选择另一条未被合并的留言作为主件。"), field="into")
     with transaction.atomic():
         message = _lock(message)
-        if not can_dispatch(actor, message):
+        if not can_dispatch(actor):
             raise NotFound()
         if message.state not in (MessageState.RECEIVED, MessageState.DISPATCHED, MessageState.DISPUTED):
             raise RuleViolation("message_state", _("已在办理中的留言不能合并。"))

@@ -119,7 +119,7 @@ def access_message(actor: Any, pk: Any) -> Message:
         raise NotFound()
     if message.author_id == getattr(actor, "pk", None):
         return message
-    if can_handle_message(actor, message) or can_dispatch(actor, message):
+    if can_handle_message(actor, message) or can_dispatch(actor):
         return message
     raise NotFound()
 
@@ -131,7 +131,7 @@ def my_messages(actor: Any) -> QuerySet[Message]:
 def messages_in_scope(actor: Any, *, open_only: bool = False) -> QuerySet[Message]:
     """The dispatch desk sees every message; a unit sees what was dispatched to it."""
     qs = Message.objects.select_related("unit")
-    if not can_dispatch(actor, None):
+    if not can_dispatch(actor):
         qs = qs.filter(unit__in=_units(actor))
     if open_only:
         qs = qs.filter(state__in=OPEN_MESSAGE_STATES)
