@@ -201,6 +201,43 @@ def test_each_state_change_is_announced_once_and_signed_with_hmac_sm3(
     assert Notification.objects.filter(recipient=applicant).count() == 1
 
 
+def test_an_announcement_lost_on_the_way_is_swept_and_sent_once(
+    settings, receiver, applicant, simple_item, calendar_2027
+):
+    """A submission whose announce job never ran (its consumer was killed) is told by the sweep."""
+    settings.ONESTOP_WEBHOOK_URL = receiver
+    with _announce_jobs_lost():
+        submitted = actions.do_create_and_submit(simple_item, {}, actor=applicant, idempotency_key="lost")
+    app = submitted.application
+    event = app.events.get(action="submit")
+    assert event.pending_announce
+    assert not Notification.objects.filter(recipient=applicant).exists()
+    assert tasks.sweep_unannounced.call_local() == 0  # too recent: its own job may still run
+    long_ago = timezone.now() - timedelta(seconds=tasks.SWEEP_AFTER_SECONDS + 1)
+    app.events.filter(pk=event.pk).update(at=long_ago)
+
+    assert tasks.sweep_unannounced.call_local() == 1
+    assert tasks.sweep_unannounced.call_local() == 0
+    event.refresh_from_db()
+    assert not event.pending_announce
+    assert Notification.objects.filter(recipient=applicant, key=f"onestop:{app.pk}:{event.pk}").count() == 1
+    assert len(_Receiver.received) == 1
+    # events that are not for the applicant are never swept
+    assert not app.events.exclude(pk=event.pk).filter(pending_announce=True).exists()
+
+
+class _announce_jobs_lost:
+    """Drop the after-commit announce jobs, as a consumer killed mid-job would."""
+
+    def __enter__(self):
+        self.original = tasks.announce.func
+        tasks.announce.func = lambda *args, **kwargs: None
+        return self
+
+    def __exit__(self, *exc):
+        tasks.announce.func = self.original
+
+
 def test_a_failed_webhook_is_retried_with_backoff_until_delivered(
     settings, receiver, applicant, simple_item, calendar_2027
 ):

@@ -330,10 +330,16 @@ def _event(
     note: str = "",
     *,
     public: bool = True,
+    announce: bool = False,
     **data: Any,
 ) -> Event:
+    """Record one step of the application; `announce`: tell the applicant after commit.
+
+    The event row carries `pending_announce` in the same transaction, so an announcement lost
+    on the way (a killed worker, the queue down) is found and sent by tasks.sweep_unannounced.
+    """
     is_user = getattr(actor, "pk", None) is not None
-    return Event.objects.create(
+    event = Event.objects.create(
         application=app,
         actor=actor if is_user else None,
         actor_label=(getattr(actor, "full_name", "") or getattr(actor, "username", ""))
@@ -344,16 +350,15 @@ def _event(
         to_state=app.state,
         note=note,
         public=public,
+        pending_announce=announce,
         data={k: (v.isoformat() if isinstance(v, date) else v) for k, v in data.items()},
     )
+    if announce:
+        from .tasks import announce as announce_task
 
-
-def _announce(app: Application, event: Event) -> None:
-    """After commit: tell the applicant (in-app, e-mail, webhook) — see tasks.py."""
-    from .tasks import announce
-
-    app_id, event_id = app.pk, event.pk
-    transaction.on_commit(lambda: announce(app_id, event_id))
+        app_id, event_id = app.pk, event.pk
+        transaction.on_commit(lambda: announce_task(app_id, event_id))
+    return event
 
 
 def _require_applicant(actor: Any, app: Application) -> None:
@@ -802,12 +807,17 @@ def _finish_submission(
     app.save()
     if then is not None:
         then(app)
-    event = _event(
-        app, actor, "submit", from_state, promised_due=app.promised_due, deficient=[m.name for m in deficient]
+    _event(
+        app,
+        actor,
+        "submit",
+        from_state,
+        promised_due=app.promised_due,
+        deficient=[m.name for m in deficient],
+        announce=True,
     )
     app.number = _number_application(app.pk, item.implementation_code, today)
     audit(actor, "onestop.application.submit", app, number=app.number, promised_due=app.promised_due)
-    _announce(app, event)
     return app
 
 
@@ -940,9 +950,8 @@ def do_withdraw(app: Application, *, actor: Any, reason: str = "") -> Applicatio
     app.due_date = None
     _close_clock(app, _today(None))
     app.save()
-    event = _event(app, actor, "withdraw", from_state, reason)
+    _event(app, actor, "withdraw", from_state, reason, announce=True)
     audit(actor, "onestop.application.withdraw", app)
-    _announce(app, event)
     return app
 
 
@@ -1041,7 +1050,7 @@ def do_accept(
     app.review_process = app.item.process
     app.save()
     _open_ready_tasks(app)
-    event = _event(
+    _event(
         app,
         actor,
         "accept",
@@ -1050,6 +1059,7 @@ def do_accept(
         deficiency_due=app.deficiency_due,
         forwarded=app.forwarded_at is not None,
         late=today > app.notice_due,
+        announce=True,
     )
     audit(
         actor,
@@ -1058,7 +1068,6 @@ def do_accept(
         deficiency_due=app.deficiency_due,
         forwarded=app.forwarded_at is not None,
     )
-    _announce(app, event)
     return app
 
 
@@ -1075,9 +1084,8 @@ def do_refuse(app: Application, *, actor: Any, reasons: str, on: date | None = N
     app.refuse()
     app.reasons, app.due_date, app.completed_on = reasons.strip(), None, _today(on)
     app.save()
-    event = _event(app, actor, "refuse", from_state, reasons.strip())
+    _event(app, actor, "refuse", from_state, reasons.strip(), announce=True)
     audit(actor, "onestop.application.refuse", app)
-    _announce(app, event)
     return app
 
 
@@ -1154,16 +1162,16 @@ def do_issue_notice(
     app.request_correction()
     _apply_deadlines(app)
     app.save()
-    event = _event(
+    _event(
         app,
         actor,
         "notice",
         from_state,
         "；".join(f"{e['name'] or '其他'}：{e['problem']}" for e in listed),
         late=late,
+        announce=True,
     )
     audit(actor, "onestop.application.notice", app, items=len(listed), late=late)
-    _announce(app, event)
     return notice
 
 
@@ -1202,9 +1210,8 @@ def do_correct(app: Application, *, actor: Any, on: date | None = None) -> Appli
         app.resubmit()
     _apply_deadlines(app)
     app.save()
-    event = _event(app, actor, "correct", from_state, stopped_days=app.stopped_days)
+    _event(app, actor, "correct", from_state, stopped_days=app.stopped_days, announce=True)
     audit(actor, "onestop.application.correct", app, stopped_days=app.stopped_days)
-    _announce(app, event)
     return app
 
 
@@ -1245,9 +1252,8 @@ def do_stop_clock(
     _open_stop(app, reason, today, note)
     app.save(update_fields=["stopped_since", "stop_reason", "updated_at"])
     stop = app.clock_stops.order_by("-id").first()
-    event = _event(app, actor, "stop", app.state, note, reason=reason)
+    _event(app, actor, "stop", app.state, note, reason=reason, announce=True)
     audit(actor, "onestop.application.stop", app, reason=reason)
-    _announce(app, event)
     return stop
 
 
@@ -1260,9 +1266,8 @@ def do_resume_clock(app: Application, *, actor: Any, on: date | None = None) -> 
     _close_clock(app, _today(on))
     _apply_deadlines(app)
     app.save()
-    event = _event(app, actor, "resume", app.state, stopped_days=app.stopped_days)
+    _event(app, actor, "resume", app.state, stopped_days=app.stopped_days, announce=True)
     audit(actor, "onestop.application.resume", app, stopped_days=app.stopped_days)
-    _announce(app, event)
     return app
 
 
@@ -1282,9 +1287,17 @@ def do_extend(app: Application, days: int, reason: str, *, actor: Any, on: date 
     app.extension_days += days
     _apply_deadlines(app)
     app.save()
-    event = _event(app, actor, "extend", app.state, reason.strip(), days=days, decision_due=app.decision_due)
+    _event(
+        app,
+        actor,
+        "extend",
+        app.state,
+        reason.strip(),
+        days=days,
+        decision_due=app.decision_due,
+        announce=True,
+    )
     audit(actor, "onestop.application.extend", app, days=days)
-    _announce(app, event)
     return ext
 
 
@@ -1360,13 +1373,12 @@ def do_decide(
     app.due_date = app.delivery_due
     ReviewTask.objects.filter(application=app, state=TaskState.PENDING).update(state=TaskState.SKIPPED)
     app.save()
-    event = _event(app, actor, "decide", from_state, reasons.strip(), outcome=outcome)
+    _event(app, actor, "decide", from_state, reasons.strip(), outcome=outcome, announce=True)
     audit(actor, "onestop.application.decide", app, outcome=outcome)
     if outcome == Outcome.APPROVED:
         # In the decision's transaction: an approval whose certificate cannot be issued (no credit
         # code, no signing key) is not recorded either, and staff see why.
         _issue_result_certificate(app, actor)
-    _announce(app, event)
     return app
 
 
@@ -1435,7 +1447,6 @@ def do_deliver(app: Application, *, actor: Any, note: str = "", on: date | None 
     app.complete()
     app.completed_on, app.due_date = today, None
     app.save()
-    event = _event(app, actor, "deliver", from_state, note, late=today > app.delivery_due)
+    _event(app, actor, "deliver", from_state, note, late=today > app.delivery_due, announce=True)
     audit(actor, "onestop.application.deliver", app)
-    _announce(app, event)
     return app

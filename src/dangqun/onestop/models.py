@@ -458,10 +458,20 @@ class Event(models.Model):
     note = models.TextField(blank=True)
     public = models.BooleanField(default=True, help_text=_("在进度查询中显示（不含经办人和备注）"))
     data = models.JSONField(default=dict, blank=True)
+    # Set with the event when the applicant is to be told; cleared by tasks.announce. A lost
+    # announcement (killed worker, queue down) is found by tasks.sweep_unannounced.
+    pending_announce = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = verbose_name_plural = _("办件记录")
         ordering = ["at", "id"]
+        indexes = [
+            models.Index(
+                fields=["at"],
+                name="onestop_event_pending_announce",
+                condition=models.Q(pending_announce=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.application}: {self.action}"

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BASE_DELAY = 30  # seconds: 30, 60, 120 … about 1 hour before the last try
 TIMEOUT = 10
+SWEEP_AFTER_SECONDS = 60  # an announcement still pending after this was lost on the way
+SWEEP_BATCH = 2000
 
 
 def webhook_url() -> str:
@@ -104,6 +106,25 @@ def announce(app_id: int, event_id: int) -> None:
             delivery = WebhookDelivery.objects.get(key=f"onestop:{app.pk}:{event.pk}")
         if delivery.delivered_at is None:
             deliver_webhook(delivery.pk)
+    Event.objects.filter(pk=event_id, pending_announce=True).update(pending_announce=False)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_unannounced() -> int:
+    """Announce the events whose job was lost (a killed worker, the queue down at commit time).
+
+    announce() is idempotent (one notification per key, one webhook delivery per key), so an
+    event swept while its own job is still running is not told twice.
+    """
+    cutoff = timezone.now() - timedelta(seconds=SWEEP_AFTER_SECONDS)
+    pending = list(
+        Event.objects.filter(pending_announce=True, at__lt=cutoff)
+        .order_by("at")
+        .values_list("application_id", "pk")[:SWEEP_BATCH]
+    )
+    for app_id, event_id in pending:
+        announce.call_local(app_id, event_id)
+    return len(pending)
 
 
 def send_once(delivery_id: int) -> bool:
