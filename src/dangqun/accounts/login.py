@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dangqun.core.errors import RuleViolation
+from dangqun.core.net import client_ip as client_ip  # re-exported: the login views record it
 from dangqun.core.validators import mask_phone
 
 from . import actions
@@ -52,11 +52,6 @@ def ip_limit() -> tuple[int, int]:
         int(getattr(settings, "LOGIN_IP_MAX_FAILURES", 20)),
         int(getattr(settings, "LOGIN_IP_WINDOW_SECONDS", 900)),
     )
-
-
-def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a known proxy sets it.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def _ip_key(ip: str) -> str:

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from dangqun.core.errors import RuleViolation
+from dangqun.core.net import client_ip
 
 
 class RateLimited(RuleViolation):
@@ -25,11 +26,6 @@ class RateLimited(RuleViolation):
             {"retry_after": retry_after},
         )
         self.retry_after = retry_after
-
-
-def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a known proxy sets it.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def hit(request: HttpRequest, scope: str, limit: tuple[int, int]) -> None:

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from dangqun.core.errors import RuleViolation
+from dangqun.core.net import client_ip
 
 # Public tracking: enough for a person checking a few numbers, too few to guess check codes
 # (32^6 ≈ 10^9 codes: at 20 tries a minute, one guess in 50 million a day per address).
@@ -25,11 +26,6 @@ class Throttled(RuleViolation):
             {"retry_after": retry_after},
         )
         self.retry_after = retry_after
-
-
-def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a known proxy sets it.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def check(request: HttpRequest, scope: str, limit: int | None = None, window: int | None = None) -> None:
