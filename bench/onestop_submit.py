@@ -58,7 +58,7 @@ def client(args: tuple) -> dict:
     """One load process: submissions back to back, some retried, some raced on a 2nd connection."""
     port, path, tokens, seconds, retry, race, seed, warmup = args
     rnd = random.Random(seed)
-    body = json.dumps({"form": {"applicant_name": "测试居民"}}).encode()
+    body = json.dumps({"form": {"applicant_name": "测试居民"}, "consent": True}).encode()
     socks = [connect(port), connect(port)]
     bufs = [b"", b""]
     answers: dict[str, set[str]] = {}
