@@ -28,7 +28,7 @@ from dangqun.core.errors import RuleViolation
 from dangqun.core.validators import validate_id_number, validate_phone
 
 from . import actions
-from .models import ApiToken, DeletionRequest, RoleGrant, User
+from .models import ApiToken, Consent, DeletionRequest, RoleGrant, User
 
 
 def admin_login(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
@@ -274,3 +274,34 @@ class DeletionRequestAdmin(admin.ModelAdmin):
             do_erase(req, actor=request.user, note="后台执行")
             done += 1
         self.message_user(request, f"已处理 {done} 项删除申请。")
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    """The consent register (个人信息保护法 第十四条): read only — given and withdrawn by the person."""
+
+    list_display = ("person", "purpose", "recipient_name", "granted_at", "withdrawn_at")
+    list_filter = ("data",)
+    readonly_fields = (
+        "person",
+        "purpose",
+        "data",
+        "data_name",
+        "recipient",
+        "recipient_name",
+        "legal_basis",
+        "source_type",
+        "source_id",
+        "reference",
+        "granted_at",
+        "withdrawn_at",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -158,3 +158,56 @@ class DeletionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.get_state_display()}"
+
+
+class Consent(models.Model):
+    """个人信息保护法 第十四条: a person's consent to one use of their data, informed, voluntary and
+    explicit — what (data), for what (purpose), to whom (recipient), on what basis, when.
+
+    Recorded by the action that shares the data, in its transaction (onestop: 免提交 uses data the
+    platform already holds instead of an upload). Withdrawal (第十五条) stops further use; what was
+    processed before it stays valid, so a case already handed in is not undone.
+    """
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("有效")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    person = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="consents", verbose_name=_("本人")
+    )
+    purpose = models.CharField(_("用途"), max_length=300)
+    data = models.CharField(_("数据类别"), max_length=32)  # a key, e.g. onestop SharedData "id_card"
+    data_name = models.CharField(_("数据名称"), max_length=100)
+    recipient = models.ForeignKey(
+        "orgs.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient_name = models.CharField(_("接收方"), max_length=200)  # as it was named when consent was given
+    legal_basis = models.CharField(_("法律依据"), max_length=300)
+    source_type = models.CharField(_("来源"), max_length=60)  # e.g. "onestop.application"
+    source_id = models.PositiveBigIntegerField()
+    reference = models.CharField(_("编号"), max_length=64, blank=True)  # e.g. the application number
+    granted_at = models.DateTimeField(_("同意时间"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("个人信息使用同意")
+        constraints = [
+            # Idempotent: one active consent per person, use and data; a new one only after withdrawal.
+            models.UniqueConstraint(
+                fields=["person", "source_type", "source_id", "data"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="one_active_consent",
+            )
+        ]
+        indexes = [models.Index(fields=["source_type", "source_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} · {self.purpose}"
+
+    @property
+    def state(self) -> str:
+        return self.State.ACTIVE if self.withdrawn_at is None else self.State.WITHDRAWN
+
+    def get_state_display(self) -> str:
+        return str(self.State(self.state).label)

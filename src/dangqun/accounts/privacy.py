@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from dangqun.core.audit import audit
 from dangqun.core.errors import PermissionDenied, RuleViolation
 
+from .consents import withdraw_all
 from .models import ApiToken, DeletionRequest, RoleGrant, User
 
 SECRET_FIELDS = frozenset(
@@ -43,6 +44,7 @@ RETAINED = {
     "core.auditevent": "网络安全法 第二十一条：网络日志留存不少于六个月",
     "feedback.message": "政务服务便民热线工单依法归档保存",
     "onestop.authorization": "帮办代办授权记录随办件保存",
+    "accounts.consent": "个人信息保护法 第十四条：同意记录是共享使用依法有据的凭证，随办件保存，同意均已终止",
 }
 KEPT_WITH_OTHERS = "与依法保存的其他记录相关联，保留但停止处理"
 CONTACT_KEYS = ("phone", "mobile", "email", "address", "contact_phone")
@@ -135,6 +137,7 @@ def do_erase(req: DeletionRequest, *, actor: Any, note: str = "") -> DeletionReq
         if req.state != DeletionRequest.State.PENDING:
             raise RuleViolation("deletion_decided", _("这项申请已经处理过了。"))
         user = req.user
+        withdraw_all(user)  # no further use of the person's data on any consent
         deleted: dict[str, int] = {}
         retained: dict[str, dict[str, Any]] = {}
         for model, field in _user_links():
