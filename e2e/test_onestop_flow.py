@@ -166,6 +166,8 @@ def test_a_resident_applies_is_approved_and_verifies_the_e_certificate(
     expect(resident).to_have_url(re.compile(r"/services/applications/\d+/$"))
     expect(resident.get_by_role("heading", name="申请表")).to_be_visible()
     resident.get_by_label("申请人姓名").fill("陈居民")
+    # 免提交 needs the resident's explicit consent (个人信息保护法 第十四条): the checkbox first.
+    resident.locator(f"#consent-{id_card}").check()
     resident.locator(f"#material-{id_card}").get_by_role("button", name="使用平台已有数据，免提交").click()
     expect(resident.locator(f"#material-{id_card}")).to_contain_text("使用平台已有数据（免提交）")
     upload(resident, form_material, "申请书.pdf", application_pdf("本人申请办理社会保障卡。"))

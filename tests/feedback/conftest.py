@@ -31,7 +31,12 @@ def handle_to_the_end(app, window_staff, department_admin, on=ENDED):
 @pytest.fixture
 def case(applicant, simple_item, window_staff, department_admin, calendar_2027):
     app = onestop.do_create_and_submit(
-        simple_item, {"applicant_name": "陈居民"}, actor=applicant, idempotency_key="case-1", on=ENDED
+        simple_item,
+        {"applicant_name": "陈居民"},
+        actor=applicant,
+        consent=True,
+        idempotency_key="case-1",
+        on=ENDED,
     ).application
     return handle_to_the_end(app, window_staff, department_admin)
 
@@ -47,7 +52,12 @@ def recent_case(applicant, simple_item, window_staff, department_admin, calendar
     while not workcalendar.is_workday(day):
         day -= timedelta(days=1)
     app = onestop.do_create_and_submit(
-        simple_item, {"applicant_name": "陈居民"}, actor=applicant, idempotency_key="case-r", on=day
+        simple_item,
+        {"applicant_name": "陈居民"},
+        actor=applicant,
+        consent=True,
+        idempotency_key="case-r",
+        on=day,
     ).application
     return handle_to_the_end(app, window_staff, department_admin, on=day)
 

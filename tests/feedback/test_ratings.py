@@ -41,7 +41,9 @@ def test_only_the_applicant_of_an_ended_case_rates_it(case, other_resident, appl
         actions.do_rate_case(case, level=5, actor=other_resident, on=ENDED)
     from dangqun.onestop import actions as onestop
 
-    open_app = onestop.do_create_and_submit(simple_item, {}, actor=applicant, idempotency_key="o", on=ENDED)
+    open_app = onestop.do_create_and_submit(
+        simple_item, {}, actor=applicant, consent=True, idempotency_key="o", on=ENDED
+    )
     with pytest.raises(RuleViolation) as err:
         actions.do_rate_case(open_app.application, level=5, actor=applicant, on=ENDED)
     assert err.value.code == "rating_not_ended"

@@ -187,12 +187,14 @@ def test_real_onestop_actions_are_swept_from_the_event_table(
         simple_item,
         {"applicant_name": "陈居民", "id_number": applicant.id_number},
         actor=applicant,
+        consent=True,
         idempotency_key=None,
     ).application
     second = onestop.do_create_and_submit(
         simple_item,
         {"applicant_name": "陈居民", "id_number": applicant.id_number},
         actor=applicant,
+        consent=True,
         idempotency_key=None,
     ).application
     onestop.do_accept(first, actor=window_staff)

@@ -24,7 +24,7 @@ PERSONAS = [
 @pytest.fixture
 def app(applicant, simple_item, calendar_2027):
     draft = actions.do_start_application(simple_item, actor=applicant)
-    actions.do_use_shared_material(draft, simple_item.materials.get(), actor=applicant)
+    actions.do_use_shared_material(draft, simple_item.materials.get(), actor=applicant, consent=True)
     return actions.do_submit_application(draft, actor=applicant).application
 
 
@@ -126,7 +126,7 @@ API = {
     "apply": (
         "post",
         lambda a, i: f"/api/v1/services/{i.code}/applications",
-        {"form": {"applicant_name": "某人"}},
+        {"form": {"applicant_name": "某人"}, "consent": True},
         {"anonymous": 401, "applicant other_resident": 201, "*": 403},
     ),
     "mine": ("get", lambda a, i: "/api/v1/applications", None, {"anonymous": 401, "*": 200}),

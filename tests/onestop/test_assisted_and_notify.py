@@ -54,7 +54,7 @@ def test_staff_apply_for_a_resident_under_an_authorization_the_resident_sees(
     assert r.url == reverse("onestop:application", args=[app.pk])
     assert (app.applicant, app.created_by, app.channel) == (applicant, window_staff, "window")
     assert app.form_data["id_number"] == ID_NUMBER  # pre-filled from the resident's profile
-    actions.do_use_shared_material(app, simple_item.materials.get(), actor=window_staff)
+    actions.do_use_shared_material(app, simple_item.materials.get(), actor=window_staff, consent=True)
     done = actions.do_submit_application(app, actor=window_staff).application
     assert done.state == State.SUBMITTED
     # the resident sees the authorization and the application
@@ -129,7 +129,7 @@ def test_a_proxy_item_is_forwarded_by_the_receiving_window_and_decided_by_the_de
         materials=[{"name": "居民身份证", "shared": "id_card"}],
     )
     app = actions.do_create_and_submit(
-        item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="x"
+        item, {"applicant_name": "甲"}, actor=applicant, consent=True, idempotency_key="x"
     ).application
     actions.do_accept(app, actor=window_staff)
     app.refresh_from_db()
@@ -185,7 +185,7 @@ def test_each_state_change_is_announced_once_and_signed_with_hmac_sm3(
     settings.ONESTOP_WEBHOOK_URL, settings.ONESTOP_WEBHOOK_SECRET = receiver, "s3cret"
     with django_capture_on_commit_callbacks(execute=True):
         app = actions.do_create_and_submit(
-            simple_item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="w"
+            simple_item, {"applicant_name": "甲"}, actor=applicant, consent=True, idempotency_key="w"
         )
     app = app.application
     assert len(_Receiver.received) == 1
@@ -207,7 +207,9 @@ def test_an_announcement_lost_on_the_way_is_swept_and_sent_once(
     """A submission whose announce job never ran (its consumer was killed) is told by the sweep."""
     settings.ONESTOP_WEBHOOK_URL = receiver
     with _announce_jobs_lost():
-        submitted = actions.do_create_and_submit(simple_item, {}, actor=applicant, idempotency_key="lost")
+        submitted = actions.do_create_and_submit(
+            simple_item, {}, actor=applicant, consent=True, idempotency_key="lost"
+        )
     app = submitted.application
     event = app.events.get(action="submit")
     assert event.pending_announce
@@ -244,7 +246,9 @@ def test_a_failed_webhook_is_retried_with_backoff_until_delivered(
     from huey.exceptions import RetryTask
 
     settings.ONESTOP_WEBHOOK_URL = receiver
-    app = actions.do_create_and_submit(simple_item, {}, actor=applicant, idempotency_key="z").application
+    app = actions.do_create_and_submit(
+        simple_item, {}, actor=applicant, consent=True, idempotency_key="z"
+    ).application
     delivery = WebhookDelivery.objects.create(key="k", application=app, url=receiver, payload={"a": 1})
     _Receiver.fail_first = 1
     with pytest.raises(RetryTask) as retry:

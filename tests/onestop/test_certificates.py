@@ -51,7 +51,7 @@ def cert_item(tree, street_admin, issuer):
 def reviewing(item, applicant, window_staff, department_admin) -> Application:
     """Submitted, accepted by the window, every review task passed by the department."""
     app = actions.do_start_application(item, actor=applicant)
-    actions.do_use_shared_material(app, item.materials.get(), actor=applicant)
+    actions.do_use_shared_material(app, item.materials.get(), actor=applicant, consent=True)
     app = actions.do_submit_application(app, actor=applicant).application
     actions.do_accept(app, actor=window_staff)
     while task := app.tasks.filter(state=TaskState.PENDING).first():

@@ -63,7 +63,7 @@ def test_a_resident_applies_through_the_pages(client, applicant, item, calendar_
     m = materials_by_name(item)
     assert (
         client.post(
-            reverse("onestop:material", args=[app.pk, m["居民身份证"].pk]), {"op": "shared"}
+            reverse("onestop:material", args=[app.pk, m["居民身份证"].pk]), {"op": "shared", "consent": "1"}
         ).status_code
         == 302
     )
@@ -96,7 +96,7 @@ def test_a_resident_applies_through_the_pages(client, applicant, item, calendar_
 def submitted(app_item, applicant, on=D, **kw):
     app = actions.do_start_application(app_item, actor=applicant, on=on)
     m = materials_by_name(app_item)
-    actions.do_use_shared_material(app, m["居民身份证"], actor=applicant)
+    actions.do_use_shared_material(app, m["居民身份证"], actor=applicant, consent=True)
     actions.do_upload_material(app, m["近期免冠照片"], data=JPEG, filename="p.jpg", actor=applicant)
     actions.do_upload_material(app, m["申请书"], data=pdf_bytes(1), filename="a.pdf", actor=applicant)
     if kw.get("income", True):
@@ -311,7 +311,7 @@ def test_parallel_department_reviews_and_conditional_stages(
     )
     app = actions.do_start_application(joint, actor=applicant, on=D)
     actions.do_save_draft(app, {"applicant_name": "陈居民", "amount": "500"}, actor=applicant)
-    actions.do_use_shared_material(app, joint.materials.get(), actor=applicant)
+    actions.do_use_shared_material(app, joint.materials.get(), actor=applicant, consent=True)
     app = actions.do_submit_application(app, actor=applicant, on=D).application
     actions.do_accept(app, actor=window_staff, on=D)
     a, b = app.tasks.order_by("key")
@@ -343,7 +343,7 @@ def test_the_api_flow_with_staff_actions(
     url = f"/api/v1/services/{simple_item.code}/applications"
     r = client.post(
         url,
-        {"form": {"applicant_name": "陈居民"}},
+        {"form": {"applicant_name": "陈居民"}, "consent": True},
         content_type="application/json",
         HTTP_IDEMPOTENCY_KEY="k-1",
     )

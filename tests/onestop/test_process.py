@@ -137,7 +137,7 @@ def test_applications_are_reviewed_through_the_engine(
     def submit(amount: str):
         app = actions.do_start_application(item, actor=applicant, on=D)
         actions.do_save_draft(app, {"applicant_name": "陈居民", "amount": amount}, actor=applicant)
-        actions.do_use_shared_material(app, item.materials.get(), actor=applicant)
+        actions.do_use_shared_material(app, item.materials.get(), actor=applicant, consent=True)
         app = actions.do_submit_application(app, actor=applicant, on=D).application
         actions.do_accept(app, actor=window_staff, on=D)
         return app
@@ -174,7 +174,7 @@ def test_a_process_that_breaks_mid_review_stops_with_a_clear_error(
         materials=[{"name": "居民身份证", "shared": "id_card"}],
     )
     app = actions.do_start_application(item, actor=applicant, on=D)
-    actions.do_use_shared_material(app, item.materials.get(), actor=applicant)
+    actions.do_use_shared_material(app, item.materials.get(), actor=applicant, consent=True)
     app = actions.do_submit_application(app, actor=applicant, on=D).application
     actions.do_accept(app, actor=window_staff, on=D)
     app.refresh_from_db()

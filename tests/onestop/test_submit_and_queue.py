@@ -22,7 +22,7 @@ def post(client, item, key, form=None):
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
     return client.post(
         URL.format(item.code),
-        {"form": form or {"applicant_name": "陈居民"}},
+        {"form": form or {"applicant_name": "陈居民"}, "consent": True},
         content_type="application/json",
         **headers,
     )
@@ -65,10 +65,10 @@ def test_a_retry_that_meets_the_unique_key_answers_with_the_first_application(
     # No lookup before the insert: the retry (or a racing twin) fails the unique constraint
     # inside its own savepoint and reads the winner's row.
     winner = actions.do_create_and_submit(
-        simple_item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="k"
+        simple_item, {"applicant_name": "甲"}, actor=applicant, consent=True, idempotency_key="k"
     )
     loser = actions.do_create_and_submit(
-        simple_item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="k"
+        simple_item, {"applicant_name": "甲"}, actor=applicant, consent=True, idempotency_key="k"
     )
     assert loser.replayed
     assert loser.application.pk == winner.application.pk
@@ -82,11 +82,11 @@ def test_a_retry_after_the_item_was_suspended_still_gets_the_first_answer(
     from dangqun.onestop.actions import do_save_item
 
     first = actions.do_create_and_submit(
-        simple_item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="s"
+        simple_item, {"applicant_name": "甲"}, actor=applicant, consent=True, idempotency_key="s"
     )
     do_save_item(simple_item, actor=street_admin, status="suspended")
     again = actions.do_create_and_submit(
-        simple_item, {"applicant_name": "甲"}, actor=applicant, idempotency_key="s"
+        simple_item, {"applicant_name": "甲"}, actor=applicant, consent=True, idempotency_key="s"
     )
     assert again.replayed
     assert again.application.number == first.application.number
@@ -103,7 +103,7 @@ def test_the_idempotency_key_is_unique_per_client_in_the_database(applicant, sim
 def test_serials_count_per_item_and_day(applicant, simple_item, calendar_2027):
     numbers = [
         actions.do_create_and_submit(
-            simple_item, {"applicant_name": "甲"}, actor=applicant, idempotency_key=str(i)
+            simple_item, {"applicant_name": "甲"}, actor=applicant, consent=True, idempotency_key=str(i)
         ).application.number
         for i in range(3)
     ]
@@ -142,7 +142,7 @@ def queue_apps(applicant, tree, street_admin, calendar_2027):
         ("ok", today),
     ):
         made[label] = actions.do_create_and_submit(
-            item, {"applicant_name": "甲"}, actor=applicant, idempotency_key=label, on=on
+            item, {"applicant_name": "甲"}, actor=applicant, consent=True, idempotency_key=label, on=on
         ).application
     return made
 
@@ -197,7 +197,7 @@ def test_the_queue_page_runs_a_fixed_number_of_queries(
     item = queue_apps["ok"].item
     for i in range(10):
         actions.do_create_and_submit(
-            item, {"applicant_name": "甲"}, actor=applicant, idempotency_key=f"more-{i}"
+            item, {"applicant_name": "甲"}, actor=applicant, consent=True, idempotency_key=f"more-{i}"
         )
     # session, user, grants, organizations in scope (ids, so the queue's indexes apply), count,
     # page, rule set, departments in scope, nav roles, unread count

@@ -20,7 +20,7 @@ from .conftest import JPEG, pdf_bytes
 @pytest.fixture
 def app(applicant, simple_item, calendar_2027):
     draft = actions.do_start_application(simple_item, actor=applicant)
-    actions.do_use_shared_material(draft, simple_item.materials.get(), actor=applicant)
+    actions.do_use_shared_material(draft, simple_item.materials.get(), actor=applicant, consent=True)
     return actions.do_submit_application(draft, actor=applicant).application
 
 
@@ -145,14 +145,14 @@ def test_a_replaced_file_is_deleted_after_commit(applicant, item, django_capture
 def test_shared_data_replaces_an_upload_only_when_the_platform_holds_it(applicant, item, resident_without_id):
     app = actions.do_start_application(item, actor=applicant)
     id_card = item.materials.get(name="居民身份证")
-    row = actions.do_use_shared_material(app, id_card, actor=applicant)
+    row = actions.do_use_shared_material(app, id_card, actor=applicant, consent=True)
     assert row.from_shared
     photo = item.materials.get(name="近期免冠照片")
     with pytest.raises(RuleViolation):
-        actions.do_use_shared_material(app, photo, actor=applicant)
+        actions.do_use_shared_material(app, photo, actor=applicant, consent=True)
     other = actions.do_start_application(item, actor=resident_without_id)
     with pytest.raises(RuleViolation) as err:
-        actions.do_use_shared_material(other, id_card, actor=resident_without_id)
+        actions.do_use_shared_material(other, id_card, actor=resident_without_id, consent=True)
     assert err.value.code == "shared_unavailable"
 
 

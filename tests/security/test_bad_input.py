@@ -111,7 +111,7 @@ def test_id_numbers_in_an_application_are_checked_and_nothing_is_saved(
     client.force_login(applicant)
     response = client.post(
         f"/api/v1/services/{simple_item.code}/applications",
-        json.dumps({"form": {"applicant_name": "陈居民", "id_number": id_number}}),
+        json.dumps({"form": {"applicant_name": "陈居民", "id_number": id_number}, "consent": True}),
         content_type="application/json",
         HTTP_IDEMPOTENCY_KEY=f"bad-{why}",
     )

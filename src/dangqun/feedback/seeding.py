@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from dangqun.accounts.models import User
+from dangqun.accounts.models import Consent, User
 from dangqun.core import workcalendar
 from dangqun.onestop import actions as onestop
 from dangqun.onestop.choices import ItemStatus, Outcome
@@ -145,7 +145,7 @@ def _finished_case(
     app = onestop.do_start_application(item, actor=applicant, on=on)
     for material in item.materials.all():
         if material.shared:
-            onestop.do_use_shared_material(app, material, actor=applicant)
+            onestop.do_use_shared_material(app, material, actor=applicant, consent=True)
     onestop.do_submit_application(app, actor=applicant, on=on)
     Application.objects.filter(pk=app.pk).update(idempotency_key=mark)  # what --wipe removes
     app.refresh_from_db()
@@ -167,5 +167,10 @@ def wipe_feedback(*, log: Callable[[str], None] = lambda _m: None) -> None:
         Message.objects.filter(duplicate_of__isnull=False).delete()
         Message.objects.all().delete()
         ClassificationRule.objects.all().delete()
-        Application.objects.filter(idempotency_key__startswith=KEY).delete()
+        demo_cases = Application.objects.filter(idempotency_key__startswith=KEY)
+        # The applicants' consents to 免提交 in the demo cases go with them.
+        Consent.objects.filter(
+            source_type=Application._meta.label_lower, source_id__in=demo_cases.values("pk")
+        ).delete()
+        demo_cases.delete()
     log("已清除好差评与留言演示数据。")

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from dangqun.accounts import consents
 from dangqun.certs.actions import do_issue_certificate
 from dangqun.certs.catalog import CERT_TYPES
 from dangqun.certs.models import Certificate
@@ -41,6 +43,7 @@ from .choices import (
     ItemStatus,
     LifeEvent,
     Outcome,
+    SharedData,
     State,
     StopReason,
     TaskState,
@@ -64,8 +67,10 @@ from .queries import (
     can_decide,
     can_handle,
     certificate_source,
+    consent_source,
     is_applicant_side,
     shared_available,
+    shared_consents,
 )
 
 CHECK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a window
@@ -596,9 +601,37 @@ def do_upload_material(
     return row
 
 
+def _shared_name(key: str) -> str:
+    """The name of a kind of shared data in the default language (a record, not a screen)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(SharedData(key).label)
+
+
+def _record_shared_consent(app: Application, key: str, *, actor: Any) -> Any:
+    """The applicant's consent to 免提交 of `key` for this application (个人信息保护法 第十四条)."""
+    data_name = _shared_name(key)
+    return consents.record_consent(
+        app.applicant,
+        data=key,
+        data_name=data_name,
+        purpose=f"办理《{app.item.name}》：使用平台已有的{data_name}代替上传",
+        recipient=app.department,
+        source=consent_source(app),
+        reference=app.number or "",
+        actor=actor,
+    )
+
+
 @transaction.atomic
-def do_use_shared_material(app: Application, material: Material, *, actor: Any) -> ApplicationMaterial:
-    """免提交: use the data the platform already holds instead of an upload (国务院令第716号 第七条)."""
+def do_use_shared_material(
+    app: Application, material: Material, *, actor: Any, consent: bool = False
+) -> ApplicationMaterial:
+    """免提交: use the data the platform already holds instead of an upload (国务院令第716号 第七条).
+
+    Only with the applicant's explicit consent in this request (`consent`, 个人信息保护法 第十四条),
+    recorded in the consent register in this transaction: once per application and data while it
+    is not withdrawn.
+    """
     app = _lock(app)
     _require_applicant(actor, app)
     if material.item_id != app.item_id:
@@ -607,6 +640,15 @@ def do_use_shared_material(app: Application, material: Material, *, actor: Any) 
         raise RuleViolation("shared_unavailable", _("平台暂未掌握“%(m)s”，请上传。") % {"m": material.name})
     if not _can_change_material(app, material):
         raise RuleViolation("material_locked", _("当前状态下不能更换这份材料。"))
+    if not consent:
+        raise RuleViolation(
+            "consent_required",
+            _("使用平台已有的%(d)s须经您同意：请勾选“我同意……”后再选择免提交；不同意的，请上传“%(m)s”。")
+            % {"d": SharedData(material.shared).label, "m": material.name},
+            field="consent",
+            details={"data": material.shared},
+        )
+    given = _record_shared_consent(app, material.shared, actor=actor)
     row = ApplicationMaterial.objects.filter(application=app, material=material).first()
     old_name = row.file.name if row is not None and row.file else ""
     row = row or ApplicationMaterial(application=app, material=material)
@@ -616,7 +658,9 @@ def do_use_shared_material(app: Application, material: Material, *, actor: Any) 
     row.save()
     if old_name:
         transaction.on_commit(lambda: default_storage.delete(old_name))
-    audit(actor, "onestop.material.shared", app, material=material.pk, source=material.shared)
+    audit(
+        actor, "onestop.material.shared", app, material=material.pk, source=material.shared, consent=given.pk
+    )
     return row
 
 
@@ -734,9 +778,33 @@ def do_submit_application(
         if app.number:
             return Submitted(app, True)
         raise RuleViolation("not_draft", _("这份申请已不是草稿。"))
-    have = set(ApplicationMaterial.objects.filter(application=app).values_list("material_id", flat=True))
-    _finish_submission(app, have, actor=actor, undertaking=undertaking, on=on)
+    rows = list(ApplicationMaterial.objects.filter(application=app).values_list("material_id", "from_shared"))
+    have = {material_id for material_id, _shared in rows}
+    shared = {material_id for material_id, from_shared in rows if from_shared}
+    problems = _shared_without_consent(app, shared) if shared else []
+    _finish_submission(app, have, actor=actor, undertaking=undertaking, on=on, extra=problems)
+    if shared:
+        consents.set_reference(consent_source(app), app.number)
     return Submitted(app, False)
+
+
+def _shared_without_consent(app: Application, material_ids: set[int]) -> list[Violation]:
+    """Shared materials whose consent was withdrawn (or never given): they may not be used
+    (个人信息保护法 第十五条); the applicant consents again or uploads the material."""
+    given = shared_consents(app)
+    return [
+        Violation(
+            "consent_missing",
+            _(
+                "使用平台已有的%(d)s须经您同意（尚未同意或已撤回）：请重新勾选同意并选择免提交，或上传“%(m)s”。"
+            )
+            % {"d": SharedData(m.shared).label, "m": m.name},
+            field=f"material-{m.pk}",
+            details={"material_id": m.pk, "data": m.shared},
+        )
+        for m in Material.objects.filter(pk__in=material_ids).order_by("position", "pk")
+        if m.shared not in given
+    ]
 
 
 def _finish_submission(
@@ -748,11 +816,13 @@ def _finish_submission(
     on: date | None,
     materials: list[Material] | None = None,
     then: Any = None,
+    extra: list[Violation] | None = None,
 ) -> Application:
     """The checks and facts of a submission, shared by the draft path and the one-call API path:
     every problem at once; the limits and the deadlines; the row; the number and the check code;
     the event, the audit and the announcement. `have`: the materials handed in (uploaded or
-    shared); `then(app)` runs once the row exists (the one-call path adds its materials).
+    shared); `then(app)` runs once the row exists (the one-call path adds its materials);
+    `extra`: the caller's own problems, reported with the others (shared data without consent).
 
     The serial is allocated last, just before commit: its counter row is locked from that
     statement to the end of the transaction, so concurrent submissions of one item wait for a
@@ -763,6 +833,7 @@ def _finish_submission(
         raise RuleViolation("item_inactive", _("该事项目前暂停或已取消办理，不能提交。"))
     today = _today(on)
     cleaned, problems = R.clean_form(item.form_schema, app.form_data)
+    problems = [*(extra or []), *problems]
     listed = materials if materials is not None else list(item.materials.all())
     required = [m for m in listed if m.required and m.pk not in have]
     missing = [m for m in required if not (m.deficiency_allowed and not m.core)]
@@ -828,11 +899,13 @@ def do_create_and_submit(
     actor: Any,
     idempotency_key: str | None,
     shared: bool = True,
+    consent: bool = False,
     undertaking: str = "",
     on: date | None = None,
     materials: list[Material] | None = None,
 ) -> Submitted:
     """One call for API clients: the form and the shared materials, submitted (no draft stage).
+    Using shared materials needs `consent` (个人信息保护法 第十四条), else nothing is submitted.
 
     With an Idempotency-Key, a retry (even one racing the first request) returns the application
     made the first time: the key is unique per client, and a losing racer reads the winner's row.
@@ -852,6 +925,7 @@ def do_create_and_submit(
                     undertaking=undertaking,
                     on=on,
                     materials=materials,
+                    consent=consent,
                 ),
                 False,
             )
@@ -883,10 +957,13 @@ def _create_submitted(
     undertaking: str,
     on: date | None,
     materials: list[Material] | None = None,
+    consent: bool = False,
 ) -> Application:
     """The one-call path: the application is inserted already submitted, with its shared
     materials, in one transaction (no draft round trips: this is the hot path of API clients).
-    `materials`: the item's, when the caller holds them already (queries.item_for_submission)."""
+    `materials`: the item's, when the caller holds them already (queries.item_for_submission).
+    Shared materials need the applicant's explicit `consent` (个人信息保护法 第十四条), recorded
+    in the consent register in the same transaction."""
     require(actor, "onestop.apply")
     app = Application(
         item=item,
@@ -904,13 +981,25 @@ def _create_submitted(
     app.form_data = cleaned
     materials = list(item.materials.all()) if materials is None else materials
     offered = [m for m in materials if shared and m.shared and shared_available(actor, m.shared)]
+    keys = list(dict.fromkeys(m.shared for m in offered))
+    problems = []
+    if keys and not consent:
+        problems.append(
+            Violation(
+                "consent_required",
+                _("使用平台已有的%(d)s代替上传（免提交）须经您明确同意：请在申请中将 consent 设为 true。")
+                % {"d": "、".join(str(SharedData(k).label) for k in keys)},
+                field="consent",
+                details={"data": keys},
+            )
+        )
 
     def add_materials(saved: Application) -> None:
         ApplicationMaterial.objects.bulk_create(
             [ApplicationMaterial(application=saved, material=m, from_shared=True) for m in offered]
         )
 
-    return _finish_submission(
+    app = _finish_submission(
         app,
         {m.pk for m in offered},
         actor=actor,
@@ -918,7 +1007,11 @@ def _create_submitted(
         on=on,
         materials=materials,
         then=add_materials,
+        extra=problems,
     )
+    for key in keys:  # same transaction: no shared material without its consent record
+        _record_shared_consent(app, key, actor=actor)
+    return app
 
 
 def _by_key(actor: Any, key: str) -> Application | None:

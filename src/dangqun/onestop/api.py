@@ -234,6 +234,7 @@ def apply(
         actor=request.auth,
         idempotency_key=idempotency_key,
         shared=data.use_shared,
+        consent=data.consent,
         undertaking=data.undertaking,
         materials=materials,
     )

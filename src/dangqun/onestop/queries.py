@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from dangqun.accounts import consents
 from dangqun.certs.models import Certificate
 from dangqun.core import workcalendar
 from dangqun.core.errors import NotFound
@@ -208,6 +209,16 @@ def shared_available(user: Any, key: str) -> bool:
     """
     has_id = bool(getattr(user, "id_number", ""))
     return key in (SharedData.ID_CARD, SharedData.HOUSEHOLD, SharedData.SOCIAL_SECURITY) and has_id
+
+
+def consent_source(app: Application) -> tuple[str, int]:
+    """How the consent register names an application (accounts.consents)."""
+    return (Application._meta.label_lower, app.pk)
+
+
+def shared_consents(app: Application) -> set[str]:
+    """The shared data the applicant currently consents to for this application (免提交)."""
+    return consents.active_data(app.applicant_id, consent_source(app))
 
 
 # --- the staff queue ---

@@ -102,6 +102,11 @@ class ApplyIn(Schema):
     form: dict[str, Any] = Field(default_factory=dict, description="表单字段（名称见事项的 form）")
     undertaking: Text = Field("", max_length=500, description="容缺受理承诺（缺可容缺材料时必填）")
     use_shared: bool = Field(True, description="使用平台已有的共享材料（免提交）")
+    consent: bool = Field(
+        False,
+        description="申请人同意本次办理使用平台已有的数据代替上传（个人信息保护法 第十四条）；"
+        "使用共享材料时必须为 true，同意记录可在 /api/v1/me/consents 查看和撤回",
+    )
 
 
 class CertificateRefOut(Schema):

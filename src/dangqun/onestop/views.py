@@ -155,15 +155,26 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
 
 def _material_rows(app: Application, errors: dict[str, list[str]]) -> list[dict[str, Any]]:
     have = {row.material_id: row for row in ApplicationMaterial.objects.filter(application=app)}
-    return [
-        {
-            "material": m,
-            "row": have.get(m.pk),
-            "shared_ok": bool(m.shared) and queries.shared_available(app.applicant, m.shared),
-            "errors": errors.get(f"material-{m.pk}", []),
-        }
-        for m in app.item.materials.all()
-    ]
+    # A draft holding shared data whose consent was withdrawn cannot be submitted with it: the
+    # checkbox is offered again. A submitted case is not undone by a withdrawal (第十五条).
+    check = app.state == State.DRAFT and any(r.from_shared for r in have.values())
+    given = queries.shared_consents(app) if check else set()
+    rows = []
+    for m in app.item.materials.all():
+        row = have.get(m.pk)
+        shared_ok = bool(m.shared) and queries.shared_available(app.applicant, m.shared)
+        withdrawn = check and row is not None and row.from_shared and m.shared not in given
+        rows.append(
+            {
+                "material": m,
+                "row": row,
+                "shared_ok": shared_ok,
+                "offer_shared": shared_ok and (row is None or not row.from_shared or withdrawn),
+                "consent_withdrawn": withdrawn,
+                "errors": errors.get(f"material-{m.pk}", []),
+            }
+        )
+    return rows
 
 
 def _render_application(
@@ -301,7 +312,8 @@ def material(request: HttpRequest, pk: int, material_id: int) -> HttpResponse:
     op = request.POST.get("op", "upload")
     try:
         if op == "shared":
-            actions.do_use_shared_material(app, mat, actor=request.user)
+            consent = request.POST.get("consent") == "1"
+            actions.do_use_shared_material(app, mat, actor=request.user, consent=consent)
             messages.success(request, _("“%(m)s”将使用平台已有的数据，无需上传。") % {"m": mat.name})
         elif op == "remove":
             actions.do_remove_material(app, mat, actor=request.user)
