@@ -44,6 +44,7 @@ PAGES = {
     "accounts:password_change": "loooooo",
     "accounts:my_data": "loooooo",
     "accounts:my_data_download": "loooooo",
+    "accounts:consent_withdraw": "own",
     "set_language": "ooooooo",
     "javascript-catalog": "ooooooo",
     # organizations
@@ -186,6 +187,8 @@ API = {
     "GET /api/v1/me": "loooooo",
     "GET /api/v1/me/data": "loooooo",
     "POST /api/v1/me/deletion-request": "auth",
+    "GET /api/v1/me/consents": "loooooo",
+    "POST /api/v1/me/consents/{consent_id}/withdraw": "own",
     "GET /api/v1/orgs": "loooooo",
     "GET /api/v1/orgs/{org_id}": "scope",
     "GET /api/v1/orgs/{org_id}/subtree": "scope",

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Status
+from ninja import Path, Router, Status
 
 from dangqun.core.errors import RuleViolation
 from dangqun.core.schemas import ERRORS, PUBLIC_ERRORS, ErrorOut
 
-from . import actions, login
-from .schemas import MeOut, RoleOut, TokenIn, TokenOut
+from . import actions, consents, login
+from .models import Consent
+from .schemas import PK, ConsentListOut, ConsentOut, MeOut, RoleOut, TokenIn, TokenOut
 
 router = Router(tags=["accounts"])
 
@@ -95,3 +98,44 @@ def request_deletion(request: HttpRequest):
 
     req = privacy.do_request_deletion(request.auth, actor=request.auth)
     return Status(201, {"id": req.pk, "state": req.state})
+
+
+def consent_out(c: Consent) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "purpose": c.purpose,
+        "data": c.data,
+        "data_name": c.data_name,
+        "recipient": c.recipient_name,
+        "legal_basis": c.legal_basis,
+        "reference": c.reference,
+        "granted_at": timezone.localtime(c.granted_at),
+        "withdrawn_at": timezone.localtime(c.withdrawn_at) if c.withdrawn_at else None,
+        "state": c.state,
+        "state_label": c.get_state_display(),
+    }
+
+
+@router.get(
+    "/me/consents",
+    response={200: ConsentListOut, **ERRORS},
+    summary="我的同意记录（个人信息保护法 第十四条）",
+)
+def my_consents(request: HttpRequest):
+    """Every consent the person gave for sharing or reusing their data: purpose, recipient, data,
+    legal basis, when, and whether it was withdrawn; the newest first (at most 500). Only one's own."""
+    qs = consents.my_consents(request.auth)
+    rows = [consent_out(c) for c in qs[: consents.LIST_LIMIT]]
+    return {"count": qs.count() if len(rows) == consents.LIST_LIMIT else len(rows), "items": rows}
+
+
+@router.post(
+    "/me/consents/{consent_id}/withdraw",
+    response={200: ConsentOut, **ERRORS},
+    summary="撤回同意（个人信息保护法 第十五条）",
+)
+def withdraw_consent(request: HttpRequest, consent_id: Path[PK]):
+    """Further use of the data needs a new consent; cases already handed in are not undone.
+    Withdrawing again answers the same. 404 for a consent that is not the caller's."""
+    consent = consents.access_consent(request.auth, consent_id)
+    return consent_out(consents.do_withdraw_consent(consent, actor=request.auth))

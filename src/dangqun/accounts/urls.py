@@ -12,4 +12,5 @@ urlpatterns = [
     path("password/", views.password_change_view, name="password_change"),
     path("my-data/", views.my_data_view, name="my_data"),
     path("my-data/download/", views.my_data_download, name="my_data_download"),
+    path("my-data/consents/<int:pk>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
 ]

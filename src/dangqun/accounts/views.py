@@ -13,7 +13,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,10 +23,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dangqun.core.errors import RuleViolation
+from dangqun.core.errors import NotFound, RuleViolation
 from dangqun.core.middleware import ELDER_COOKIE
 
-from . import actions, login
+from . import actions, consents, login
 from .forms import LoginForm, PasswordChangeForm, PreferencesForm, TotpForm
 from .models import User
 
@@ -235,7 +235,28 @@ def my_data_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("已收到您的删除申请，我们会在15个工作日内处理并告知结果。"))
         return redirect("accounts:my_data")
     requests_ = DeletionRequest.objects.filter(user=request.user).order_by("-requested_at")
-    return render(request, "accounts/my_data.html", {"requests": requests_})
+    return render(
+        request,
+        "accounts/my_data.html",
+        {"requests": requests_, "consents": list(consents.my_consents(request.user)[: consents.LIST_LIMIT])},
+    )
+
+
+@login_required
+@require_POST
+def consent_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """个人信息保护法 第十五条: withdraw one's own consent (404 for anyone else's)."""
+    try:
+        consent = consents.access_consent(request.user, pk)
+    except NotFound:
+        raise Http404 from None
+    consents.do_withdraw_consent(consent, actor=request.user)
+    messages.success(
+        request,
+        _("已撤回同意：%(p)s。今后再使用这项数据须重新征得您的同意；已提交的办件不受影响。")
+        % {"p": consent.purpose},
+    )
+    return redirect(reverse("accounts:my_data") + "#consents")
 
 
 @login_required
