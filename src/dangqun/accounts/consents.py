@@ -45,31 +45,36 @@ def record_consent(
     source: tuple[str, int],
     reference: str = "",
     actor: Any,
+    new_source: bool = False,
 ) -> Consent:
     """Record `person`'s consent to use `data` for `source` (an object label and id, e.g.
     ("onestop.application", 12)), audited. Idempotent: while a consent for the same person, source
     and data is active, that one is returned and nothing new is written.
 
     Call it inside the sharing action's transaction, after the action checked that the request
-    carried the person's explicit consent (第十四条: consent is never presumed).
+    carried the person's explicit consent (第十四条: consent is never presumed). `new_source`: the
+    source was created in this very transaction, so no consent can exist for it yet (the
+    submission hot path skips the lookup and the savepoint).
     """
-    found = _active(person, source).filter(data=data).first()
-    if found is not None:
-        return found
+    fields = {
+        "person": person,
+        "purpose": purpose[:300],
+        "data": data,
+        "data_name": data_name[:100],
+        "recipient": recipient,
+        "recipient_name": (getattr(recipient, "name", "") or str(recipient or ""))[:200],
+        "legal_basis": LEGAL_BASIS,
+        "source_type": source[0],
+        "source_id": source[1],
+        "reference": reference[:64],
+    }
+    if not new_source:
+        found = _active(person, source).filter(data=data).first()
+        if found is not None:
+            return found
     try:
-        with transaction.atomic():
-            consent = Consent.objects.create(
-                person=person,
-                purpose=purpose[:300],
-                data=data,
-                data_name=data_name[:100],
-                recipient=recipient,
-                recipient_name=(getattr(recipient, "name", "") or str(recipient or ""))[:200],
-                legal_basis=LEGAL_BASIS,
-                source_type=source[0],
-                source_id=source[1],
-                reference=reference[:64],
-            )
+        with transaction.atomic(savepoint=not new_source):
+            consent = Consent.objects.create(**fields)
     except IntegrityError:
         # A concurrent request recorded the same consent first (the one_active_consent constraint).
         return _active(person, source).get(data=data)

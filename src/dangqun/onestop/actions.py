@@ -607,7 +607,7 @@ def _shared_name(key: str) -> str:
         return str(SharedData(key).label)
 
 
-def _record_shared_consent(app: Application, key: str, *, actor: Any) -> Any:
+def _record_shared_consent(app: Application, key: str, *, actor: Any, new: bool = False) -> Any:
     """The applicant's consent to 免提交 of `key` for this application (个人信息保护法 第十四条)."""
     data_name = _shared_name(key)
     return consents.record_consent(
@@ -619,6 +619,7 @@ def _record_shared_consent(app: Application, key: str, *, actor: Any) -> Any:
         source=consent_source(app),
         reference=app.number or "",
         actor=actor,
+        new_source=new,
     )
 
 
@@ -1010,7 +1011,7 @@ def _create_submitted(
         extra=problems,
     )
     for key in keys:  # same transaction: no shared material without its consent record
-        _record_shared_consent(app, key, actor=actor)
+        _record_shared_consent(app, key, actor=actor, new=True)
     return app
 
 
