@@ -114,6 +114,11 @@ def verify(ledger_path: str, received_path: str) -> dict:
         "webhooks_undelivered": sum(1 for k in keys if received.get(k, 0) == 0),
         "webhooks_received_twice": sum(1 for k in keys if received.get(k, 0) > 1),
         "webhook_rows_missing": len(set(keys) - deliveries),
+        "webhook_errors": dict(
+            Counter(
+                WebhookDelivery.objects.filter(delivered_at=None).values_list("last_error", flat=True)
+            ).most_common(3)
+        ),
         "audit_chain": f"intact ({chain.checked:,} events)"
         if chain.ok
         else f"broken at {chain.broken_seq}: {chain.reason}",

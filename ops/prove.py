@@ -25,6 +25,7 @@ import argparse
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import ROOT, Stack, say
+from stack import ROOT, Stack, interrupt, say
 
 DRAIN_TIMEOUT_S = 300
 
@@ -141,7 +142,9 @@ def faults_during(stack: Stack, seconds: int, log: list[str]) -> threading.Threa
 
 
 def session(opts: argparse.Namespace, *, app_processes: int, workers: int, consumers: int, tag: str) -> dict:
-    stack = Stack(app_processes=app_processes, workers=workers, consumers=consumers, scale=opts.scale)
+    stack = Stack(
+        app_processes=app_processes, workers=workers, consumers=consumers, scale=opts.scale, keep=opts.keep
+    )
     try:
         stack.prepare()
         stack.start()
@@ -174,7 +177,10 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=0, help="requests/s offered (locust users at 1/s each)")
     parser.add_argument("--seconds", type=int, default=0)
     parser.add_argument("--scale", type=int, default=600, help="residents in the demo street")
+    parser.add_argument("--keep", action="store_true", help="keep the database and the logs")
     opts = parser.parse_args()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # a stopped run still stops its stack, drops its database
+        signal.signal(sig, interrupt)
     defaults = {"load": (200, 60), "faults": (200, 120), "scaleout": (400, 45)}[opts.command]
     opts.rate = opts.rate or defaults[0]
     opts.seconds = min(opts.seconds or defaults[1], 600)

@@ -362,6 +362,13 @@ class Stack:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops like Ctrl-C; a second signal while stopping is ignored, so cleanup completes."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def say(text: str) -> None:
     print(f"==> {text}", flush=True)
 
@@ -383,13 +390,14 @@ def main() -> None:
         consumers=opts.consumers,
         keep=opts.keep,
     )
+    for sig in (signal.SIGTERM, signal.SIGINT):  # children and the database go too
+        signal.signal(sig, interrupt)
     try:
         stack.prepare()
         stack.start()
         print(json.dumps({"url": f"https://127.0.0.1:{stack.port}/", "logs": str(stack.run_dir)}))
-        stop = {signal.SIGINT, signal.SIGTERM}
-        signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # delivered to sigwait, not the default handler
-        signal.sigwait(stop)
+        while True:
+            signal.pause()
     except KeyboardInterrupt:
         pass
     finally:
