@@ -300,3 +300,43 @@ def test_seed_reset_rebuilds_the_street_with_its_catalog(db):
     call_command("seed", "--no-progress", "--scale", "5", "--reset", stdout=out)
     assert "已清除演示事项 70 项" in out.getvalue()
     assert set(ServiceItem.objects.values_list("code", flat=True)) == first
+
+
+def test_a_lock_left_by_a_killed_sender_ends_by_itself(
+    settings, receiver, applicant, simple_item, calendar_2027
+):
+    """A consumer killed with SIGKILL inside the send never releases its lock: it must expire."""
+    import time
+
+    from huey.exceptions import TaskLockedException
+
+    from dangqun.core.locks import expiring_lock
+
+    settings.ONESTOP_WEBHOOK_URL = receiver
+    app = actions.do_create_and_submit(
+        simple_item, {}, actor=applicant, consent=True, idempotency_key="k9"
+    ).application
+    delivery = WebhookDelivery.objects.create(key="killed", application=app, url=receiver, payload={"a": 1})
+    held = expiring_lock(f"onestop-webhook-{delivery.pk}", 1)
+    held.__enter__()  # the killed worker's lock, never released
+    with pytest.raises(TaskLockedException):
+        tasks.send_once(delivery.pk)
+    time.sleep(1.1)
+    assert tasks.send_once(delivery.pk)
+    assert [body for _headers, body in _Receiver.received] == [b"{\"a\": 1}"]
+
+
+def test_a_delivery_whose_job_was_lost_is_sent_within_minutes(
+    settings, receiver, applicant, simple_item, calendar_2027
+):
+    settings.ONESTOP_WEBHOOK_URL = receiver
+    app = actions.do_create_and_submit(
+        simple_item, {}, actor=applicant, consent=True, idempotency_key="k10"
+    ).application
+    delivery = WebhookDelivery.objects.create(key="lost-job", application=app, url=receiver, payload={"a": 1})
+    assert tasks.retry_stale_webhooks.call_local() == 0  # its own job may still be on the way
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=timezone.now() - tasks.LOST_AFTER)
+    assert tasks.retry_stale_webhooks.call_local() == 1
+    delivery.refresh_from_db()
+    assert delivery.delivered_at is not None
+    assert tasks.retry_stale_webhooks.call_local() == 0

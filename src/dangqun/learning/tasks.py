@@ -32,12 +32,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 from huey.exceptions import RetryTask, TaskLockedException
 
 from dangqun.accounts.choices import Role
 from dangqun.accounts.models import RoleGrant
 from dangqun.core.crypto import webhook_signature as sign
+from dangqun.core.locks import expiring_lock
 from dangqun.core.notifications import notify
 from dangqun.orgs.models import Organization
 
@@ -279,7 +280,7 @@ def _webhook_payload(push: Push) -> dict[str, Any]:
 
 
 def send_webhook_once(delivery_id: int) -> bool:
-    with HUEY.lock_task(f"learning-webhook-{delivery_id}"):
+    with expiring_lock(f"learning-webhook-{delivery_id}", 3 * TIMEOUT):
         d = Delivery.objects.select_related("push__source").filter(pk=delivery_id).first()
         if d is None or d.status == DeliveryStatus.SENT:
             return True

@@ -21,14 +21,16 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 from huey.exceptions import RetryTask, TaskLockedException
 
 from dangqun.core.crypto import webhook_signature as sign
+from dangqun.core.locks import expiring_lock
 from dangqun.core.notifications import notify
 
 from .choices import Outcome, State
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BASE_DELAY = 30  # seconds: 30, 60, 120 … about 1 hour before the last try
 TIMEOUT = 10
+LOCK_SECONDS = 3 * TIMEOUT  # longer than one send; a killed sender's lock ends by itself
+LOST_AFTER = timedelta(minutes=2)  # a delivery never tried by then lost its job
 SWEEP_AFTER_SECONDS = 60  # an announcement still pending after this was lost on the way
 SWEEP_BATCH = 2000
 
@@ -129,7 +133,7 @@ def sweep_unannounced() -> int:
 
 def send_once(delivery_id: int) -> bool:
     """Send one delivery unless it was delivered; True when delivered (now or before)."""
-    with HUEY.lock_task(f"onestop-webhook-{delivery_id}"):
+    with expiring_lock(f"onestop-webhook-{delivery_id}", LOCK_SECONDS):
         delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
         if delivery is None or delivery.delivered_at is not None:
             return True
@@ -173,15 +177,16 @@ def deliver_webhook(delivery_id: int) -> None:
     log.error("onestop webhook %s given up after %s attempts", delivery_id, attempts)
 
 
-@db_periodic_task(crontab(minute="*/10"))
+@db_periodic_task(crontab(minute="*"))
 def retry_stale_webhooks() -> int:
-    """Catch deliveries whose job was lost (a killed worker): resend those still pending."""
-    cutoff = timezone.now() - timedelta(minutes=10)
-    pending: list[Any] = list(
-        WebhookDelivery.objects.filter(
-            delivered_at__isnull=True, attempts__lt=MAX_ATTEMPTS, created_at__lt=cutoff
-        ).values_list("pk", flat=True)[:500]
-    )
+    """Catch deliveries whose job was lost (a killed worker): every minute those never tried
+    within LOST_AFTER, every tenth minute also those whose retry job was lost."""
+    now = timezone.now()
+    stale = Q(attempts=0, created_at__lt=now - LOST_AFTER)
+    if now.minute % 10 == 0:
+        stale |= Q(created_at__lt=now - timedelta(minutes=10))
+    waiting = WebhookDelivery.objects.filter(stale, delivered_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+    pending: list[Any] = list(waiting.values_list("pk", flat=True)[:500])
     for pk in pending:
         deliver_webhook(pk)
     return len(pending)
