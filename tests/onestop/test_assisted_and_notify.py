@@ -323,7 +323,7 @@ def test_a_lock_left_by_a_killed_sender_ends_by_itself(
         tasks.send_once(delivery.pk)
     time.sleep(1.1)
     assert tasks.send_once(delivery.pk)
-    assert [body for _headers, body in _Receiver.received] == [b"{\"a\": 1}"]
+    assert [body for _headers, body in _Receiver.received] == [b'{"a": 1}']
 
 
 def test_a_delivery_whose_job_was_lost_is_sent_within_minutes(
