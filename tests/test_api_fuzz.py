@@ -6,6 +6,8 @@ through the WSGI app (the same code path as gunicorn, minus the socket).
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -15,7 +17,8 @@ from schemathesis.checks import ignored_auth, negative_data_rejection, positive_
 
 from dangqun.accounts.tokens import issue_token
 
-MAX_EXAMPLES = 25
+# 25 per operation in CI; a deeper run: FUZZ_EXAMPLES=200 uv run pytest tests/test_api_fuzz.py -n 2
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture
