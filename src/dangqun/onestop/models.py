@@ -585,6 +585,14 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = _("推送记录")
+        # tasks.retry_stale_webhooks looks for pending deliveries every minute: only those indexed
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="onestop_webhook_pending",
+                condition=models.Q(delivered_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.key
