@@ -57,3 +57,30 @@ def test_the_command_fails_and_names_the_event_after_tampering(chain, capsys):
         call_command("audit", "verify")
     assert exit_info.value.code == 1
     assert f"#{victim.seq}" in capsys.readouterr().err
+
+
+def test_sealing_is_queued_at_most_once_a_second(monkeypatch):
+    """Every audited change asks for a seal after commit; under load one job a second is enough."""
+    from django.core.cache import cache
+    from huey.contrib.djhuey import HUEY
+
+    from dangqun.core import audit as audit_module
+    from dangqun.core import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks, "seal_audit_chain", lambda: queued.append(1))
+    monkeypatch.setattr(HUEY, "immediate", False)
+    monkeypatch.setattr(audit_module, "_last_queued", 0.0)
+    cache.delete("dangqun:audit:seal-queued")
+    for _ in range(5):
+        audit_module._schedule_seal()
+    assert len(queued) == 1
+    # another process (its own stopwatch) within the same second: the shared cache coalesces it
+    monkeypatch.setattr(audit_module, "_last_queued", 0.0)
+    audit_module._schedule_seal()
+    assert len(queued) == 1
+    # a second later both let the next one through
+    monkeypatch.setattr(audit_module, "_last_queued", 0.0)
+    cache.delete("dangqun:audit:seal-queued")
+    audit_module._schedule_seal()
+    assert len(queued) == 2

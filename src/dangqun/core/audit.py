@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -38,6 +39,7 @@ def audit(actor: Any, action: str, obj: Any = None, **payload: Any) -> AuditEven
 
 
 SEAL_COALESCE_SECONDS = 1
+_last_queued = 0.0  # this process's last queueing: most submissions skip the shared cache too
 
 
 def _schedule_seal() -> None:
@@ -51,6 +53,11 @@ def _schedule_seal() -> None:
     from .tasks import seal_audit_chain
 
     if not HUEY.immediate:
+        global _last_queued  # a per-process stopwatch: a race only costs one cache call
+        now = time.monotonic()
+        if now - _last_queued < SEAL_COALESCE_SECONDS:
+            return
+        _last_queued = now
         try:
             if not cache.add("dangqun:audit:seal-queued", 1, timeout=SEAL_COALESCE_SECONDS):
                 return
