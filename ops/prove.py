@@ -3,6 +3,7 @@
     uv run python ops/prove.py load     [--rate 200] [--seconds 60]
     uv run python ops/prove.py faults   [--rate 200] [--seconds 120]   # as root: restarts PostgreSQL
     uv run python ops/prove.py scaleout [--rate 400] [--seconds 45]
+    uv run python ops/prove.py fuzz     [--examples 100]
 
 load      the mix of ops/locustfile.py at --rate requests/s through nginx (TLS) → gunicorn
           (2 workers) → PostgreSQL, huey on Redis; prints per operation: requests, errors,
@@ -13,6 +14,8 @@ faults    the same load while, at 25 % / 45 % / 65 % of the run, a gunicorn work
           stack to catch up and checks the ledger of acknowledged submissions against the
           database: 0 lost, 0 duplicated; every submission announced exactly once (in-app
           notification, signed webhook seen by the receiver), and the audit chain verifies.
+fuzz      schemathesis over the whole OpenAPI spec as every persona, deeper than CI: calls and
+          statuses per persona, server errors (target 0), spec violations.
 scaleout  a saturating load against 1 gunicorn process + 1 huey consumer, then 2 + 2 (one worker
           each): throughput of both and their ratio, and the same exactly-once checks.
 
@@ -169,11 +172,35 @@ def session(opts: argparse.Namespace, *, app_processes: int, workers: int, consu
         stack.cleanup()
 
 
+def fuzz(examples: int) -> None:
+    """schemathesis over the whole OpenAPI spec as every persona (tests/test_api_fuzz.py), deeper
+    than CI; prints calls and statuses per persona and the server errors (target 0)."""
+    from collections import Counter, defaultdict
+
+    report = Path(tempfile.mkdtemp(prefix="dangqun-fuzz-")) / "calls.tsv"
+    env = dict(os.environ, FUZZ_EXAMPLES=str(examples), FUZZ_REPORT=str(report))
+    cmd = [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider"]
+    done = subprocess.run([*cmd, str(ROOT / "tests" / "test_api_fuzz.py")], env=env, check=False, cwd=ROOT)
+    calls: dict[str, Counter[int]] = defaultdict(Counter)
+    operations = set()
+    for line in report.read_text(encoding="utf-8").splitlines() if report.exists() else []:
+        persona, operation, status = line.split("\t")
+        calls[persona][int(status)] += 1
+        operations.add(operation)
+    print(f"fuzz: {len(operations)} operations, up to {examples} examples each ({report}), per persona:")
+    for persona, statuses in sorted(calls.items()):
+        shown = ", ".join(f"{code}: {n:,}" for code, n in sorted(statuses.items()))
+        print(f"  {persona:<17}{sum(statuses.values()):>7,} calls   {shown}")
+    errors = sum(n for statuses in calls.values() for code, n in statuses.items() if code >= 500)
+    print(f"  server errors: {errors}; spec violations: {'none' if done.returncode == 0 else 'see above'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["load", "faults", "scaleout"])
+    parser.add_argument("command", choices=["load", "faults", "scaleout", "fuzz"])
+    parser.add_argument("--examples", type=int, default=100, help="fuzz: examples per operation")
     parser.add_argument("--rate", type=int, default=0, help="requests/s offered (locust users at 1/s each)")
     parser.add_argument("--seconds", type=int, default=0)
     parser.add_argument("--scale", type=int, default=600, help="residents in the demo street")
@@ -181,6 +208,8 @@ def main() -> None:
     opts = parser.parse_args()
     for sig in (signal.SIGTERM, signal.SIGINT):  # a stopped run still stops its stack, drops its database
         signal.signal(sig, interrupt)
+    if opts.command == "fuzz":
+        return fuzz(opts.examples)
     defaults = {"load": (200, 60), "faults": (200, 120), "scaleout": (400, 45)}[opts.command]
     opts.rate = opts.rate or defaults[0]
     opts.seconds = min(opts.seconds or defaults[1], 600)
