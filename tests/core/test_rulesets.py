@@ -113,6 +113,47 @@ def test_syncing_the_defaults_is_idempotent_and_keeps_administrators_changes(db)
     assert RuleValue.objects.get(key="onestop.decision_working_days").value == 15
 
 
+# --- answered from the per-process snapshot, never stale ---------------------------------------
+
+
+def test_rule_sets_are_read_without_a_query_once_loaded(versions, django_assert_num_queries):
+    ruleset_for(None, date(2026, 7, 1))
+    with django_assert_num_queries(0):
+        assert ruleset_for(None, date(2026, 7, 1))[KEY] == 10
+
+
+def test_a_rule_written_now_applies_at_once(tree, versions):
+    assert ruleset_for(tree.branch_a, date(2026, 7, 1))[KEY] == 10  # the snapshot is loaded
+    override = rule(7, "2026-01-01", "local.1", organization=tree.community)
+    assert ruleset_for(tree.branch_a, date(2026, 7, 1))[KEY] == 10  # another subtree
+    override.organization = tree.committee
+    override.save()
+    assert ruleset_for(tree.branch_a, date(2026, 7, 1))[KEY] == 7
+    override.delete()
+    assert ruleset_for(tree.branch_a, date(2026, 7, 1))[KEY] == 10
+
+
+def test_defaults_restored_by_the_sync_apply_at_once(db):
+    RuleValue.objects.filter(key="feedback.fix_working_days").delete()
+    with pytest.raises(RuleViolation):
+        ruleset_for(None, date(2026, 1, 1))["feedback.fix_working_days"]
+    sync_default_rules()  # bulk_create: no signals, the sync itself must say so
+    assert ruleset_for(None, date(2026, 1, 1))["feedback.fix_working_days"] > 0
+
+
+def test_a_caller_changing_a_value_does_not_change_the_rule(db):
+    rule(["a", "b"], "2020-01-01", "2020.1")
+    ruleset_for(None, date(2026, 1, 1))[KEY].append("c")
+    getattr(ruleset_for(None, date(2026, 1, 1)), KEY.replace(".", "__")).clear()
+    assert ruleset_for(None, date(2026, 1, 1))[KEY] == ["a", "b"]
+
+
+def test_of_two_values_with_the_same_date_the_newer_row_applies(db):
+    rule(1, "2026-01-01", "2026.1")
+    rule(2, "2026-01-01", "2026.1-corrected")
+    assert ruleset_for(None, date(2026, 1, 1)).rule(KEY).version == "2026.1-corrected"
+
+
 # --- the admin: overrides within one's subtree, national values by superusers only --------------
 
 

@@ -9,7 +9,8 @@ Administrators add versions or per-organization overrides in the admin.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from copy import deepcopy
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ class RuleSet:
         # rules.party__activist_min_years is rules["party.activist_min_years"]
         key = name.replace("__", ".")
         if key in self._rules:
-            return self._rules[key].value
+            return self.rule(key).value
         raise AttributeError(name)
 
     def __getitem__(self, key: str) -> Any:
@@ -53,11 +54,14 @@ class RuleSet:
 
     def rule(self, key: str) -> Rule:
         try:
-            return self._rules[key]
+            rule = self._rules[key]
         except KeyError:
             raise RuleViolation(
                 "rule_missing", _("规则 %(key)s 在 %(on)s 没有生效的值。") % {"key": key, "on": self.on}
             ) from None
+        if isinstance(rule.value, list | dict):  # the snapshot is shared: a caller may mutate
+            return replace(rule, value=deepcopy(rule.value))
+        return rule
 
     def source(self, key: str) -> str:
         return self.rule(key).cite()
@@ -67,31 +71,31 @@ class RuleSet:
 
 
 def ruleset_for(organization: Any = None, on: date | None = None, prefix: str = "") -> RuleSet:
-    """Rules in force on `on` for `organization`: its nearest ancestor's override wins."""
+    """Rules in force on `on` for `organization`: its nearest ancestor's override wins; among
+    values of the same organization the newest effective date wins, then the newest row.
+
+    Answers from the per-process snapshot of workcalendar (no query on the hot path): rule
+    writes invalidate it like calendar writes do, with the same guarantees across processes."""
     from django.utils import timezone
 
-    from .models import RuleValue
+    from .workcalendar import rule_values
 
     on = on or timezone.localdate()
     chain: list[int] = organization.ancestor_ids() if organization is not None else []
     rank = {org_id: i for i, org_id in enumerate(reversed(chain))}  # nearest ancestor = 0
-    qs = RuleValue.objects.filter(effective_from__lte=on)
-    if prefix:
-        qs = qs.filter(key__startswith=prefix)
-    best: dict[str, tuple[tuple[int, date], RuleValue]] = {}
-    for rv in qs.filter(organization__isnull=True) | qs.filter(organization_id__in=chain):
-        order = (-(rank[rv.organization_id]) if rv.organization_id else -(10**6), rv.effective_from)
-        if rv.key not in best or order > best[rv.key][0]:
-            best[rv.key] = (order, rv)
-    return RuleSet(
-        {
-            key: Rule(
-                rv.key, rv.value, rv.version, rv.effective_from, rv.clause, rv.source, rv.organization_id
-            )
-            for key, (_, rv) in best.items()
-        },
-        on,
-    )
+    best: dict[str, tuple[tuple[int, date], Rule]] = {}
+    for rule in rule_values():
+        if rule.effective_from > on or not rule.key.startswith(prefix):
+            continue
+        if rule.organization_id is None:
+            order = (-(10**6), rule.effective_from)
+        elif rule.organization_id in rank:
+            order = (-rank[rule.organization_id], rule.effective_from)
+        else:
+            continue
+        if rule.key not in best or order >= best[rule.key][0]:
+            best[rule.key] = (order, rule)
+    return RuleSet({key: rule for key, (_, rule) in best.items()}, on)
 
 
 def default_rule_entries() -> list[dict[str, Any]]:
@@ -123,4 +127,8 @@ def sync_default_rules(**kwargs: Any) -> int:
         if (e["key"], e["version"]) not in existing
     ]
     RuleValue.objects.using(using).bulk_create(new)
+    if new:
+        from .workcalendar import invalidate
+
+        invalidate()  # bulk_create sends no signals
     return len(new)

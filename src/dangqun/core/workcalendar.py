@@ -10,6 +10,8 @@ unpublished Spring Festival would be wrong by a week.
 
 Speed: every deadline on the platform goes through here, so nothing below touches the database
 on the hot path. See `_current()` for how the per-process snapshot stays correct across processes.
+The snapshot also holds the rule values (core.RuleValue, a table of about a hundred rows read by
+nearly every action): `rulesets.ruleset_for` answers from `rule_values()` without a query.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from chinese_calendar import constants as _cc
 from django.utils.translation import gettext as _
 
 from .errors import RuleViolation
+from .rulesets import Rule
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ class _Snapshot:
 
     overrides: dict[date, tuple[bool, str]]  # CalendarDay: day -> (is_workday, name)
     imported: dict[int, str]  # CalendarYear: year -> source
+    rules: tuple[Rule, ...]  # every RuleValue row, oldest first
     caps: tuple[tuple[date, int, str], ...]  # calendar.max_working_days: (effective_from, value, cite)
     version: Any  # the shared cache's version when the rows were read
     check_at: float = 0.0
@@ -117,12 +121,19 @@ def _load(previous: _Snapshot | None, version: Any = None) -> _Snapshot:
 
     if version is None:
         version = _shared_version()  # read before the rows: a change committed meanwhile bumps it
+    rules = tuple(
+        Rule(*row)
+        for row in RuleValue.objects.order_by("pk").values_list(
+            "key", "value", "version", "effective_from", "clause", "source", "organization_id"
+        )
+    )
     snap = _Snapshot(
         overrides={
             day: (w, name) for day, w, name in CalendarDay.objects.values_list("day", "is_workday", "name")
         },
         imported=dict(CalendarYear.objects.values_list("year", "source")),
-        caps=_caps(RuleValue.objects.filter(key=MAX_RULE_KEY, organization__isnull=True)),
+        rules=rules,
+        caps=_caps(r for r in rules if r.key == MAX_RULE_KEY and r.organization_id is None),
         version=version,
     )
     if previous is not None and previous.fingerprint() == snap.fingerprint():
@@ -132,11 +143,11 @@ def _load(previous: _Snapshot | None, version: Any = None) -> _Snapshot:
     return snap
 
 
-def _caps(rule_values: Any) -> tuple[tuple[date, int, str], ...]:
+def _caps(rules: Any) -> tuple[tuple[date, int, str], ...]:
     caps = []
-    for rv in rule_values:
+    for rv in rules:
         if isinstance(rv.value, int) and not isinstance(rv.value, bool):
-            caps.append((rv.effective_from, rv.value, f"{rv.source} {rv.clause}".strip()))
+            caps.append((rv.effective_from, rv.value, rv.cite()))
         else:  # a mistyped value in the admin must not break every deadline: ignore it, loudly
             log.error("calendar: rule %s version %s is not an integer: %r", rv.key, rv.version, rv.value)
     return tuple(sorted(caps))
@@ -274,6 +285,11 @@ def _require_known(year: int, snap: _Snapshot) -> None:
 
 def _known_years(snap: _Snapshot) -> list[int]:
     return sorted(set(range(LIBRARY_FIRST_YEAR, LIBRARY_LAST_YEAR + 1)) | set(snap.imported))
+
+
+def rule_values() -> tuple[Rule, ...]:
+    """Every rule value of every version and organization, oldest first (see rulesets.py)."""
+    return _current().rules
 
 
 def known_years() -> list[int]:
