@@ -6,6 +6,7 @@ import io
 from datetime import date
 
 import pytest
+from django.core.cache import cache
 from openpyxl import load_workbook
 
 from dangqun.accounts.tokens import issue_token
@@ -179,6 +180,26 @@ def test_the_summary_api_is_scoped_and_validates_the_month(
     assert r.json()["code"] == "month_range"
     assert client.get("/api/v1/insights/summary").status_code == 401
     assert client.get("/api/v1/insights/summary", **bearer(resident)).status_code == 404
+
+
+def test_the_summary_is_shared_per_scope_for_a_short_while(
+    client, tree, street_admin, department_admin, item, data, django_assert_max_num_queries
+):
+    street = client.get("/api/v1/insights/summary", {"month": "2026-11"}, **bearer(street_admin)).json()
+    dept_auth = bearer(department_admin)
+    dept = client.get("/api/v1/insights/summary", {"month": "2026-11"}, **dept_auth).json()
+    assert (street["org_id"], dept["org_id"]) == (tree.street.pk, tree.department.pk)
+    assert dept["sections"] != street["sections"] or dept["computed_at"] != street["computed_at"]
+    with django_assert_max_num_queries(4):  # token, grants, organization: no statistics read
+        again = client.get("/api/v1/insights/summary", {"month": "2026-11"}, **dept_auth).json()
+    assert again == dept
+    october = client.get("/api/v1/insights/summary", {"month": "2026-10"}, **dept_auth).json()
+    assert october["month"] != dept["month"]
+    cache.clear()  # the 30 s are over
+    assert (
+        client.get("/api/v1/insights/summary", {"month": "2026-11"}, **dept_auth).json()["computed_at"]
+        > dept["computed_at"]
+    )
 
 
 def test_the_public_api_answers_anyone(client, item, other_item, data):

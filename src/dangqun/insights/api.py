@@ -6,7 +6,7 @@ A month is "YYYY-MM" between 2000-01 and the current month; anything else is a 4
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest
@@ -50,6 +50,7 @@ class SummaryOut(Schema):
     org: str
     month: str
     sections: list[SectionOut]
+    computed_at: datetime = Field(..., description="统计结果的计算时间（同一范围与月份共享，最多 30 秒）")
 
 
 class PublicRowOut(Schema):
@@ -123,12 +124,13 @@ def summary(request: HttpRequest, filters: Query[SummaryFilters]) -> dict[str, A
     org = queries.access_org(request.auth, filters.org) if filters.org else queries.default_org(request.auth)
     if org is None:
         raise NotFound()
-    board = queries.Dashboard(org, month)
+    sections, computed_at = queries.Dashboard(org, month).summary()
     return {
         "org_id": org.pk,
         "org": org.name,
         "month": queries.month_label(month),
-        "sections": [s.as_dict() for s in board.sections()],
+        "sections": sections,
+        "computed_at": computed_at,
     }
 
 

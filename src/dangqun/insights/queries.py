@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from dangqun.core.errors import NotFound, RuleViolation
 from dangqun.core.permissions import has_perm, scope_filter
@@ -36,6 +38,7 @@ MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 FIRST_MONTH = date(2000, 1, 1)
 TREND_MONTHS = 12
 TOP = 15
+SUMMARY_CACHE_SECONDS = 30
 # 满意率: 基本满意 and above (levels 3–5); levels 1–2 are 差评 (国办发〔2019〕51号).
 SATISFIED = ("l3", "l4", "l5")
 
@@ -189,6 +192,12 @@ class Section:
         }
 
 
+def _plain(section: dict[str, Any]) -> dict[str, Any]:
+    """Lazy translations in the rows made text in the current language (they go to a cache)."""
+    rows = [[str(v) if isinstance(v, Promise) else v for v in row] for row in section["rows"]]
+    return {**section, "rows": rows}
+
+
 def ratio(part: float | None, whole: float | None) -> float | None:
     return None if not whole else round((part or 0) / whole, 4)
 
@@ -282,6 +291,18 @@ class Dashboard:
 
     def sections(self) -> list[Section]:
         return [self.section(k) for k in self.SECTIONS]
+
+    def summary(self) -> tuple[list[dict[str, Any]], datetime]:
+        """Every section as plain data, and when it was computed: shared for SUMMARY_CACHE_SECONDS
+        by every caller of the same organization, month and language. The figures come from
+        statistics a job refreshes after each change anyway; 30 s more is not worth 24 queries
+        per poll of a dashboard client. (The pages compute live.)"""
+        key = f"insights:summary:{self.org.pk}:{self.month:%Y-%m}:{get_language()}"
+        cached = cache.get(key)
+        if cached is None:
+            cached = ([_plain(s.as_dict()) for s in self.sections()], timezone.now())
+            cache.set(key, cached, SUMMARY_CACHE_SECONDS)
+        return cached
 
     # -- overview
     def _overview(self) -> Section:
