@@ -22,6 +22,7 @@ from dangqun.accounts.choices import Gender
 from dangqun.core import crypto
 from dangqun.core.fields import EncryptedTextField
 from dangqun.core.validators import mask_id_number, mask_phone
+from dangqun.orgs.rules import add_years
 
 from .choices import DuesCategory, PaymentMethod, Status
 
@@ -212,11 +213,13 @@ class PartyMember(ConcurrentTransitionMixin, models.Model):
         return mask_phone(self.phone)
 
     def party_standing_years(self, on: date) -> int | None:
-        """党龄 in whole years on `on`, counted from the full-membership date."""
+        """党龄 in whole years on `on`, counted from the full-membership date. A year is complete
+        on the same day a year later, as for every other party time limit (orgs.rules.add_years):
+        from 29 February, on 28 February of a common year."""
         if self.full_on is None or on < self.full_on:
             return None
         years = on.year - self.full_on.year
-        return years - ((on.month, on.day) < (self.full_on.month, self.full_on.day))
+        return years - (on < add_years(self.full_on, years))
 
     # --- the legal lifecycle (actions call these; each returns nothing and sets its dates) ---
 

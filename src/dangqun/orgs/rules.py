@@ -317,6 +317,27 @@ def term_warnings(facts: OrgFacts, rules: RuleSet, today: date) -> list[OrgWarni
                     NOTICE,
                 )
             )
+        # Shortened like extended (party.md §2): with approval, and by at most the same margin.
+        elif end < add_years(start, years - extra):
+            found.append(
+                _warn(
+                    rules,
+                    "term_too_short",
+                    change_key,
+                    _("本届任期不足 %(years)s 年，且提前超过经批准可提前的 %(extra)s 年")
+                    % {"years": years, "extra": extra},
+                )
+            )
+        elif end < add_years(start, years):
+            found.append(
+                _warn(
+                    rules,
+                    "term_shortened",
+                    years_key,
+                    _("本届任期不足 %(years)s 年，提前换届须经上级党组织批准") % {"years": years},
+                    NOTICE,
+                )
+            )
     return found
 
 
