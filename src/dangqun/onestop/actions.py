@@ -747,7 +747,15 @@ def _apply_deadlines(app: Application, notice_days: int | None = None) -> None:
     )
     app.notice_due, app.promised_due, app.decision_due = d.notice_due, d.promised_due, d.decision_due
     if app.state == State.SUBMITTED and app.accepted_on is None:
-        app.due_date = min(d.notice_due, d.promised_due)  # accept or notify within 5 working days
+        # Accept or notify within 5 working days. Back from a timely correction, the days the
+        # clock stood still do not count either: the corrected application is not overdue the
+        # moment it comes back (without a notice, stopped_days is 0 and this is notice_due).
+        accept_due = (
+            workcalendar.add_working_days(app.received_on, notice_days + app.stopped_days)
+            if app.stopped_days
+            else d.notice_due
+        )
+        app.due_date = min(accept_due, d.promised_due)
     elif app.state == State.DECIDED:
         app.due_date = app.delivery_due
     else:
@@ -1132,6 +1140,10 @@ def do_accept(
     raise_if_any(problems)
     from_state = app.state
     app.accept()
+    if app.accepted_on is None and today > app.notice_due and not app.notices.exists():
+        # Neither accepted nor told what was missing within 5 working days: the application
+        # counts as accepted from the day the materials arrived (行政许可法 第三十二条).
+        app.deemed_accepted, app.accepted_on = True, app.received_on
     app.accepted_on = app.accepted_on or today
     app.deficiency_due = deficiency_due if deficient else None
     if (
@@ -1152,7 +1164,7 @@ def do_accept(
         note,
         deficiency_due=app.deficiency_due,
         forwarded=app.forwarded_at is not None,
-        late=today > app.notice_due,
+        late=app.deemed_accepted,
         announce=True,
     )
     audit(

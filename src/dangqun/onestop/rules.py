@@ -91,9 +91,16 @@ def deadlines(
     the promise becomes the extended limit (the applicant is told the new date).
     """
     decision_due = add_days(received_on, decision + stopped_days + extension_days)
-    promised_due = (
-        decision_due if extension_days else add_days(received_on, min(promised, decision) + stopped_days)
-    )
+    promised_days = min(promised, decision) + stopped_days
+    if extension_days:
+        promised_due = decision_due
+    elif promised_days:
+        promised_due = add_days(received_on, promised_days)
+    else:
+        # 即办件 (0 days): done the day received, or the first working day after a rest day
+        # (an online submission on a Sunday or during the Spring Festival is due when the office
+        # opens, never on the holiday itself).
+        promised_due = add_days(received_on - timedelta(days=1), 1)
     return Deadlines(add_days(received_on, notice), promised_due, decision_due)
 
 
@@ -115,12 +122,16 @@ def notice_is_late(received_on: date, issued_on: date, notice_days: int, add_day
 
 
 def working_days_left(due: date, today: date, between: Between) -> int:
-    """Working days left after today up to the due date (0: due today); negative when overdue."""
+    """Working days left after today up to the due date (0: due today); negative when overdue.
+
+    Any day after the due date is overdue, a rest day too: the Saturday after a Friday deadline
+    is -1 (not 0, which would read "due today" and flag a mere warning), as is the Monday after.
+    """
     if due == today:
         return 0
     if due > today:
         return between(today + timedelta(days=1), due)
-    return -between(due + timedelta(days=1), today)
+    return -max(1, between(due + timedelta(days=1), today))
 
 
 def due_flag(days_left: int | None, warning: int, stopped: bool = False) -> str:
@@ -136,6 +147,7 @@ def due_flag(days_left: int | None, warning: int, stopped: bool = False) -> str:
 
 
 def check_extension(requested: int, already: int, maximum: int, reason: str) -> Violation | None:
+    """延长办理期限: with written reasons, once, at most `maximum` working days (20+10, 45+15)."""
     if not reason.strip():
         return Violation("extension_reason", _("延长办理期限须写明理由。"), field="reason")
     if requested <= 0:
@@ -145,6 +157,15 @@ def check_extension(requested: int, already: int, maximum: int, reason: str) -> 
             "extension_too_long",
             _("延长期限合计不得超过 %(max)s 个工作日（已延长 %(done)s 个）。")
             % {"max": maximum, "done": already},
+            field="days",
+            details={"max": maximum, "already": already},
+        )
+    if already:
+        # 行政许可法 第四十二条: the head of the office may approve ONE extension of up to 10
+        # (joint handling 15) working days; a second extension is not provided for.
+        return Violation(
+            "extension_once",
+            _("办理期限只能延长一次（已延长 %(done)s 个工作日）。") % {"done": already},
             field="days",
             details={"max": maximum, "already": already},
         )
