@@ -93,7 +93,7 @@ def recommendations(request: HttpRequest, filters: Query[RecommendationFilters])
         }
         for r in data["items"]
     ]
-    progress = queries.my_progress(user, timezone.localdate().year)
+    progress = queries.my_progress(user, timezone.localdate().year, data["profile"])
     return {"items": items, "source": data["source"], "progress": progress}
 
 

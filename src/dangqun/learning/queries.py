@@ -176,8 +176,8 @@ def annual_target(prof: LearnerProfile, on: date | None = None) -> tuple[int, st
     return int(rules[key]), rules.source(key)
 
 
-def my_progress(user: Any, year: int) -> dict[str, Any]:
-    prof = profile(user)
+def my_progress(user: Any, year: int, prof: LearnerProfile | None = None) -> dict[str, Any]:
+    prof = prof or profile(user)
     agg = StudyRecord.objects.filter(user=user, year=year).aggregate(
         seconds=Sum("credited_seconds"), finished=Count("pk")
     )

@@ -75,7 +75,7 @@ def index(request: HttpRequest) -> HttpResponse:
         raise errors.PermissionDenied()
     data = recommend.recommendations(request.user, 10)
     prof = data["profile"]
-    progress = queries.my_progress(request.user, timezone.localdate().year)
+    progress = queries.my_progress(request.user, timezone.localdate().year, prof)
     recent = StudyRecord.objects.filter(user=request.user).select_related("item").order_by("-updated_at")[:5]
     return render(
         request,
