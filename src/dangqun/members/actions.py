@@ -38,6 +38,7 @@ from .models import (
     DuesRate,
     Introducer,
     PartyMember,
+    ProbationCancellation,
     ProbationExtension,
     StepEvidence,
     sniff_evidence,
@@ -562,6 +563,58 @@ def do_extend_probation(
     member.save(update_fields=["probation_ends_on", "updated_at"])
     audit(actor, "member.extend_probation", member, months=months, previous_end=previous, new_end=new_end)
     return extension
+
+
+@transaction.atomic
+def do_cancel_probation(
+    member: PartyMember,
+    *,
+    meeting_on: date,
+    approved_on: date,
+    approved_by: str,
+    reason: str,
+    actor: Any,
+) -> ProbationCancellation:
+    """取消预备党员资格 (党章 第七条): decided by a 支部大会 and approved above, like an
+    extension (do_extend_probation), with the reason. The person is no longer a probationary
+    member from the approval date (status DISQUALIFIED, off the branch's counter); the
+    probation-end and full-membership reminders stop, as they follow probationary members only."""
+    require(actor, "members.change", member.branch)
+    member = _locked(member)
+    rules = _rules(member.branch, meeting_on)
+    state = member_state(member)
+    found = R.check_cancellation(
+        state, meeting_on=meeting_on, approved_on=approved_on, rules=rules, today=timezone.localdate()
+    )
+    if not (reason or "").strip():
+        found.append(Violation("reason_required", _("请填写取消预备党员资格的原因。"), field="reason"))
+    if not (approved_by or "").strip():
+        found.append(Violation("approver_required", _("请填写批准的上级党组织。"), field="approved_by"))
+    elif len(approved_by.strip()) > 120:
+        found.append(Violation("approver_too_long", _("批准机关不能超过 120 个字。"), field="approved_by"))
+    raise_if_any(found)
+    cancellation = ProbationCancellation.objects.create(
+        member=member,
+        meeting_on=meeting_on,
+        approved_on=approved_on,
+        approved_by=approved_by.strip(),
+        reason=reason.strip(),
+        probation_ends_on=member.probation_ends_on,
+        recorded_by=_user(actor),
+    )
+    old_status = member.status
+    member.disqualify(approved_on)
+    member.save(update_fields=["status", "ended_on", "updated_at"])
+    _recount(member.branch_id, old_status, member.status)
+    audit(
+        actor,
+        "member.cancel_probation",
+        member,
+        meeting_on=meeting_on,
+        approved_on=approved_on,
+        approved_by=cancellation.approved_by,
+    )
+    return cancellation
 
 
 @transaction.atomic

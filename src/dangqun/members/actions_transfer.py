@@ -545,6 +545,31 @@ def do_end_flowing(reg: FlowingMember, *, ended_on: date, actor: Any, note: str 
     return reg
 
 
+@transaction.atomic
+def do_record_graduation(member: PartyMember, *, graduated_on: date, actor: Any) -> PartyMember:
+    """毕业生党员组织关系暂留学校 (党员教育管理工作条例 2019): the school's branch records the
+    graduation date of a member whose relationship it keeps. From the day after
+    party.transfer.graduate_keep_years (2) the member's relationship page and the branch's
+    transfers page warn; once the member is accepted by another branch the warning stops (the
+    keeping branch is recorded with the date). Recording again corrects the date."""
+    require(actor, "members.change", member.branch)
+    _check_date(graduated_on, "graduated_on")
+    member = _locked(member)
+    raise_if_any(RT.check_graduation(status=member.status, graduated_on=graduated_on, today=_today()))
+    previous = member.graduated_on
+    member.graduated_on, member.graduate_branch = graduated_on, member.branch
+    member.save(update_fields=["graduated_on", "graduate_branch", "updated_at"])
+    audit(
+        actor,
+        "member.graduation",
+        member,
+        graduated_on=graduated_on,
+        previous=previous,
+        branch=member.branch_id,
+    )
+    return member
+
+
 # ---------------------------------------------------------------------------------------------
 # Daily reminders (scheduled in transfers.py): idempotent by notification key
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .models import DevelopmentStep, DuesPayment, DuesRate, PartyMember, ProbationExtension
+from .models import (
+    DevelopmentStep,
+    DuesPayment,
+    DuesRate,
+    PartyMember,
+    ProbationCancellation,
+    ProbationExtension,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -61,6 +68,8 @@ class PartyMemberAdmin(ReadOnlyAdmin):
         "ended_on",
         "dues_category",
         "dues_base",
+        "graduated_on",
+        "graduate_branch",
     )
     readonly_fields = fields
     inlines = [StepInline]
@@ -91,4 +100,10 @@ class DuesRateAdmin(ReadOnlyAdmin):
 class DuesPaymentAdmin(ReadOnlyAdmin):
     list_display = ("member", "period_start", "months", "amount", "paid_on", "method", "large_payment")
     list_filter = ("method", "large_payment")
+    list_select_related = ("member",)
+
+
+@admin.register(ProbationCancellation)
+class ProbationCancellationAdmin(ReadOnlyAdmin):
+    list_display = ("member", "meeting_on", "approved_on", "approved_by")
     list_select_related = ("member",)

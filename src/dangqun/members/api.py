@@ -30,6 +30,8 @@ from .importing import max_bytes as max_import_bytes
 from .models import PartyMember
 from .schemas import (
     PK,
+    CancelProbationIn,
+    CancelProbationOut,
     DuesQuoteOut,
     MemberFilters,
     MemberOut,
@@ -295,6 +297,39 @@ def record_step(request: HttpRequest, member_id: Path[PK], data: StepIn):
             "member_status": record.member.status,
             "member_status_label": str(Status(record.member.status).label),
             "flags": record.flags,
+        },
+    )
+
+
+@router.post(
+    "/members/{member_id}/probation/cancel",
+    response={201: CancelProbationOut, **ERRORS},
+    summary="取消预备党员资格",
+)
+def cancel_probation(request: HttpRequest, member_id: Path[PK], data: CancelProbationIn):
+    """A probationary member only; the approval not before the 支部大会; the reason recorded.
+    Every broken rule comes back at once in details.violations (422)."""
+    m = queries.access_member(request.auth, member_id)
+    record = actions.do_cancel_probation(
+        m,
+        meeting_on=data.meeting_on,
+        approved_on=data.approved_on,
+        approved_by=data.approved_by,
+        reason=data.reason,
+        actor=request.auth,
+    )
+    return HttpStatus(
+        201,
+        {
+            "id": record.pk,
+            "member_id": record.member_id,
+            "meeting_on": record.meeting_on,
+            "approved_on": record.approved_on,
+            "approved_by": record.approved_by,
+            "reason": record.reason,
+            "probation_ends_on": record.probation_ends_on,
+            "member_status": record.member.status,
+            "member_status_label": str(Status(record.member.status).label),
         },
     )
 

@@ -30,7 +30,7 @@ from . import rules_transfer as RT
 from .choices import DuesCategory, PaymentMethod, Status
 from .letters import render_letter_pdf
 from .models import DuesPayment, DuesRate
-from .schemas import PK, Text
+from .schemas import PK, FlagOut, Text
 from .transfers import (
     ContactChannel,
     FlowingMember,
@@ -464,6 +464,16 @@ class RelationOut(Schema):
     open_letter: LetterOut | None
     flowing: FlowingOut | None
     transfers: list[TransferOut]
+    graduated_on: date | None = Field(
+        None, description="组织关系暂留学校的毕业生党员：毕业日期（仅当本支部即保留关系的学校支部时）"
+    )
+    graduate_keep_until: date | None = Field(
+        None, description="组织关系在学校最迟保留至（毕业后 2 年当日；次日起提示转接）"
+    )
+    graduate_overdue: bool = Field(
+        False, description="毕业已超过保留期限：应及时转接组织关系（提示，不改变身份）"
+    )
+    graduate_warning: FlagOut | None = Field(None, description="超过保留期限的提示及依据")
 
 
 @router.get(
@@ -490,7 +500,29 @@ def member_relation(request: HttpRequest, member_id: Path[PK]):
         "open_letter": _letter(open_letter) if open_letter else None,
         "flowing": _flowing(rel.flowing.registration) if rel.flowing else None,
         "transfers": [_transfer(t) for t in rel.transfers],
+        "graduated_on": member.graduated_on if rel.graduate else None,
+        "graduate_keep_until": rel.graduate.keep_until if rel.graduate else None,
+        "graduate_overdue": bool(rel.graduate and rel.graduate.overdue),
+        "graduate_warning": rel.graduate_warning.as_dict() if rel.graduate_warning else None,
     }
+
+
+class GraduationIn(Schema):
+    graduated_on: date = Field(..., description="毕业日期")
+
+
+@router.post(
+    "/members/{member_id}/graduation",
+    response={200: RelationOut, **ERRORS},
+    summary="登记毕业生党员组织关系暂留学校",
+)
+def record_graduation(request: HttpRequest, member_id: Path[PK], data: GraduationIn):
+    """The school's branch keeps the relationship of a graduate: at most
+    party.transfer.graduate_keep_years (2) after graduation, the same day two years later
+    included (29 February → 28 February); from the next day the relationship carries a warning."""
+    member = queries.access_member(request.auth, member_id, "members.change")
+    AT.do_record_graduation(member, graduated_on=data.graduated_on, actor=request.auth)
+    return member_relation(request, member_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,6 +544,9 @@ class LedgerTotalsOut(Schema):
     rate_missing: int = Field(..., description="本年度党费标准未核定的人数")
     arrears_amount: str = Field(..., description="近 12 个月欠交合计（元）")
     suspected_lapses: int = Field(..., description="连续 6 个月未交纳（疑似自行脱党）的人数")
+    suspected_life_lapses: int = Field(
+        ..., description="连续 6 个完整月份未参加组织生活（疑似自行脱党）的人数"
+    )
 
 
 class LedgerRowOut(Schema):
@@ -525,6 +560,15 @@ class LedgerRowOut(Schema):
     suspected_lapse: bool = Field(..., description="疑似自行脱党：仅为提示，由支部大会决定，不改变党员身份")
 
 
+class LifeLapseOut(Schema):
+    member_id: int
+    name: str
+    status: str
+    life_gap_months: int = Field(
+        ..., description="近 12 个月内最长连续未参加组织生活的完整月数（本月未结束不计）"
+    )
+
+
 class LedgerOut(Schema):
     branch_id: int
     branch_name: str
@@ -532,6 +576,11 @@ class LedgerOut(Schema):
     lapse_months: int
     totals: LedgerTotalsOut
     rows: list[LedgerRowOut]
+    life_lapses: list[LifeLapseOut] = Field(
+        ...,
+        description="连续 lapse_months 个完整月份没有出席本支部会议的记录，疑似自行脱党"
+        "（与欠交党费同一提示、不同原因；仅为提示，由支部大会决定，不改变党员身份）",
+    )
 
 
 def _ledger(request: HttpRequest, filters: LedgerFilters, *, arrears_only: bool) -> dict:
@@ -553,6 +602,7 @@ def _ledger(request: HttpRequest, filters: LedgerFilters, *, arrears_only: bool)
             "rate_missing": totals.rate_missing,
             "arrears_amount": _money(totals.arrears_amount),
             "suspected_lapses": totals.suspected_lapses,
+            "suspected_life_lapses": totals.suspected_life_lapses,
         },
         "rows": [
             {
@@ -566,6 +616,15 @@ def _ledger(request: HttpRequest, filters: LedgerFilters, *, arrears_only: bool)
                 "suspected_lapse": line.row.suspected_lapse,
             }
             for line in (book.arrears if arrears_only else book.lines)
+        ],
+        "life_lapses": [
+            {
+                "member_id": line.row.member_id,
+                "name": line.name,
+                "status": line.status,
+                "life_gap_months": line.row.life_gap_months,
+            }
+            for line in book.life_lapses
         ],
     }
 

@@ -281,6 +281,15 @@ class StepForm(forms.Form):
         return out
 
 
+class ProbationCancelForm(forms.Form):
+    """取消预备党员资格: the 支部大会 and the higher approval, like an extension of probation."""
+
+    meeting_on = forms.DateField(label=_("支部大会日期"), widget=DateInput())
+    approved_on = forms.DateField(label=_("上级党委批准日期"), widget=DateInput())
+    approved_by = forms.CharField(label=_("批准机关"), max_length=120)
+    reason = forms.CharField(label=_("原因"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
+
+
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("名册文件（.xlsx）"),

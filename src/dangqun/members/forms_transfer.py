@@ -66,6 +66,14 @@ class CancelLetterForm(forms.Form):
     cancel_reason = forms.CharField(label=_("作废原因"), max_length=200)
 
 
+class GraduationForm(forms.Form):
+    graduated_on = forms.DateField(
+        label=_("毕业日期"),
+        widget=DateInput(),
+        help_text=_("组织关系暂留学校的毕业生党员：保留一般不超过 2 年，超过后提示转接"),
+    )
+
+
 class FlowingForm(forms.Form):
     kind = forms.ChoiceField(label=_("外出类型"), choices=FlowKind.choices)
     place = forms.CharField(label=_("外出地点"), max_length=200)

@@ -171,6 +171,18 @@ class PartyMember(ConcurrentTransitionMixin, models.Model):
     occupation = models.CharField(_("职业"), max_length=60, blank=True)
     dues_category = models.CharField(_("党费类别"), max_length=20, choices=DuesCategory.choices, blank=True)
     dues_base = models.DecimalField(_("党费基数"), max_digits=12, decimal_places=2, null=True, blank=True)
+    # A graduate whose relationship stays at the school (党员教育管理工作条例 2019): at most
+    # party.transfer.graduate_keep_years after graduation. `graduate_branch` is the school's
+    # branch that keeps it: once the member is accepted elsewhere the warning stops by itself.
+    graduated_on = models.DateField(_("毕业日期（组织关系暂留学校）"), null=True, blank=True)
+    graduate_branch = models.ForeignKey(
+        "orgs.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("保留毕业生组织关系的党支部"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -249,6 +261,7 @@ class PartyMember(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=Status.PROBATIONARY, target=Status.DISQUALIFIED)
     def disqualify(self, on: date) -> None:
+        """取消预备党员资格, from the higher committee's approval (actions.do_cancel_probation)."""
         self.ended_on = on
 
     @transition(field=status, source=[Status.PROBATIONARY, Status.FULL], target=Status.TRANSFERRED_OUT)
@@ -362,6 +375,37 @@ class ProbationExtension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} +{self.months}"
+
+
+class ProbationCancellation(models.Model):
+    """取消预备党员资格 (党章 第七条; party.md §1 rule 14): decided by a 支部大会, approved by the
+    higher committee, with the reason. The person leaves the probationary members on the
+    approval date (PartyMember.disqualify); at most once, as the status can change only once."""
+
+    member = models.OneToOneField(
+        PartyMember, on_delete=models.CASCADE, related_name="probation_cancellation", verbose_name=_("党员")
+    )
+    meeting_on = models.DateField(_("支部大会日期"))
+    approved_on = models.DateField(_("上级党委批准日期"))
+    approved_by = models.CharField(_("批准机关"), max_length=120)
+    reason = models.TextField(_("原因"))
+    probation_ends_on = models.DateField(_("原预备期满日期"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("取消预备党员资格")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(approved_on__gte=models.F("meeting_on")),
+                name="probation_cancel_approved_after_meeting",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} ✖ {self.approved_on}"
 
 
 class _PersonLink(models.Model):

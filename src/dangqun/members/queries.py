@@ -11,20 +11,24 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import ExtractMonth, ExtractYear, Mod
 from django.db.models.lookups import Exact
+from django.utils import timezone
 
 from dangqun.core import crypto
 from dangqun.core.errors import NotFound
 from dangqun.core.permissions import has_perm, require, scope_filter
 from dangqun.core.rulesets import RuleSet, ruleset_for
+from dangqun.meetings.choices import AttendanceStatus, MeetingStatus
+from dangqun.meetings.models import Attendance
 from dangqun.orgs.choices import OrgKind
 from dangqun.orgs.models import Organization
 
 from . import rules as member_rules
 from .choices import IN_DEVELOPMENT, MEMBER_STATUSES, Status
 from .models import DevelopmentStep, DuesPayment, DuesRate, PartyMember
+from .transfers import Transfer, TransferStatus
 
 
 def visible_members(actor: Any, perm: str = "members.view") -> QuerySet[PartyMember]:
@@ -96,6 +100,10 @@ class LedgerRow:
     arrears_months: int  # unpaid months in the window (this month included)
     arrears_amount: Decimal  # their amounts, where the year's rate is set
     suspected_lapse: bool  # 6+ consecutive unpaid months: a flag for the branch, never a status
+    # The longest run of complete months in the window without a meeting attended, and the same
+    # flag for it (party.md §5: organizational life); the running month is never counted.
+    life_gap_months: int = 0
+    suspected_lapse_life: bool = False
 
 
 @dataclass
@@ -108,6 +116,7 @@ class BranchTotals:
     rate_missing: int = 0
     arrears_amount: Decimal = Decimal("0.00")
     suspected_lapses: int = 0
+    suspected_life_lapses: int = 0
 
     @property
     def outstanding(self) -> Decimal:
@@ -121,24 +130,116 @@ class Ledger:
     branches: dict[int, BranchTotals] = field(default_factory=dict)
 
 
+def _longest_run(months: list[int]) -> int:
+    """The longest run of consecutive months in an ascending list of month integers."""
+    run = best = 0
+    prev = None
+    for i in months:
+        run = run + 1 if prev == i - 1 else 1
+        best, prev = max(best, run), i
+    return best
+
+
+@dataclass
+class LifeFacts:
+    """What the 组织生活 part of the 疑似自行脱党 flag needs, per member (month integers)."""
+
+    joined: dict[int, date]  # acceptance of the latest transfer into the member's current branch
+    first_expected: dict[int, date]  # the first held meeting of that branch they were expected at
+    attended: dict[int, set[int]]  # months with a held meeting of that branch attended
+
+
+def life_facts(
+    first: date, through: date, *, branch_ids: list[int] | None = None, member_id: int | None = None
+) -> LifeFacts:
+    """Three aggregated queries over the meetings app's attendance and the accepted transfers.
+
+    Only meetings of the member's current branch count (held, the member present): the months
+    before a transfer in are not theirs to answer for. A flowing member is treated as the dues
+    ledger treats them (no exception): attendance at the flowing place is not recorded here.
+    """
+    att = Attendance.objects.filter(
+        meeting__status=MeetingStatus.HELD,
+        meeting__branch_id=F("member__branch_id"),
+        member__status__in=MEMBER_STATUSES,
+        meeting__held_on__lte=month_end(through),
+    ).order_by()
+    moves = Transfer.objects.filter(
+        status=TransferStatus.ACCEPTED, to_branch_id=F("member__branch_id"), decided_on__isnull=False
+    ).order_by()
+    if branch_ids is not None:
+        att = att.filter(member__branch_id__in=branch_ids)
+        moves = moves.filter(member__branch_id__in=branch_ids)
+    if member_id is not None:
+        att = att.filter(member_id=member_id)
+        moves = moves.filter(member_id=member_id)
+    joined = dict(moves.values("member_id").annotate(on=Max("decided_on")).values_list("member_id", "on"))
+    expected = dict(
+        att.values("member_id").annotate(on=Min("meeting__held_on")).values_list("member_id", "on")
+    )
+    attended: dict[int, set[int]] = defaultdict(set)
+    present = (
+        att.filter(status=AttendanceStatus.PRESENT, meeting__held_on__gte=first)
+        .annotate(y=ExtractYear("meeting__held_on"), m=ExtractMonth("meeting__held_on"))
+        .values_list("member_id", "y", "m")
+        .distinct()
+    )
+    for member, y, m in present.iterator(chunk_size=20000):
+        attended[member].add(y * 12 + m - 1)
+    return LifeFacts(joined, expected, attended)
+
+
+def last_complete_month(month: date, today: date) -> date:
+    """`month`, or the month before the running one if `month` has not ended yet."""
+    return min(member_rules.month_of(month), member_rules.add_months(member_rules.month_of(today), -1))
+
+
+def member_months_without_life(member: PartyMember, today: date, window_months: int = 12) -> list[date]:
+    """One member's complete months without organizational life in the `window_months` ending
+    with the running month (the member's dues page; the same facts as the ledger's)."""
+    if member.status not in MEMBER_STATUSES:
+        return []
+    through = last_complete_month(today, today)
+    first = member_rules.add_months(member_rules.month_of(today), -(window_months - 1))
+    facts = life_facts(first, through, member_id=member.pk)
+    admitted = member.admitted_on or member.full_on
+    joined = facts.joined.get(member.pk)
+    belongs = max((d for d in (admitted, joined) if d), default=None)
+    months = member_rules.months_without_life(
+        belongs_from=belongs,
+        records_from=facts.first_expected.get(member.pk),
+        through=through,
+        attended=[_from_mi(i) for i in facts.attended.get(member.pk, ())],
+    )
+    return [m for m in months if m >= first]
+
+
 def dues_ledger(
     month: date,
     *,
     branch_ids: list[int] | None = None,
     window_months: int = 12,
     lapse_months: int | None = None,
+    today: date | None = None,
 ) -> Ledger:
     """What every member owes for `month`, whether it is paid, and their arrears over the
-    `window_months` ending with it; totals per branch. Three queries, then arithmetic on ints.
+    `window_months` ending with it; totals per branch. Six queries, then arithmetic on ints.
 
     A member owes from the month of the 支部大会 that admitted them (probationary members pay
     from that day, 党费规定 一(一)5). `lapse_months` defaults to the national
     party.dues.arrears_flag_months (a ledger spans branches; per-branch overrides are not applied).
+
+    The same threshold flags the complete months of the window without organizational life
+    (party.md §5; 党章 第九条 names both): counted from the later of admission (or the transfer
+    in) and the first recorded meeting the member was expected at, up to the last complete month
+    (`today` decides which month is still running). rules.months_without_life says it in dates.
     """
     this = _mi(month)
     first = this - window_months + 1
     if lapse_months is None:
         lapse_months = ruleset_for(None, month, prefix="party.dues.")["party.dues.arrears_flag_months"]
+    life_this = _mi(last_complete_month(month, today or timezone.localdate()))
+    life = life_facts(_from_mi(first), _from_mi(life_this), branch_ids=branch_ids)
     members = PartyMember.objects.filter(status__in=MEMBER_STATUSES)
     rates = DuesRate.objects.filter(year__gte=first // 12, year__lte=month.year)
     payments = DuesPayment.objects.filter(period_end__gte=_from_mi(first), period_start__lte=month)
@@ -166,15 +267,27 @@ def dues_ledger(
         start = max(first, _mi(start_day)) if start_day else first
         paid_months = covered.get(member_id, ())
         unpaid = [i for i in range(start, this + 1) if i not in paid_months]
-        run = best = 0
-        prev = None
-        for i in unpaid:
-            run = run + 1 if prev == i - 1 else 1
-            best, prev = max(best, run), i
+        best = _longest_run(unpaid)
         due = amount.get((member_id, month.year)) if start <= this else zero
         arrears_amount = sum((amount.get((member_id, i // 12), zero) for i in unpaid), zero)
+        life_gap = 0
+        records_from = life.first_expected.get(member_id)
+        if records_from is not None and start_day is not None:
+            joined = life.joined.get(member_id)
+            belongs = max(start_day, joined) if joined else start_day
+            life_start = max(first, _mi(member_rules.first_whole_month(belongs)), _mi(records_from))
+            went = life.attended.get(member_id, ())
+            life_gap = _longest_run([i for i in range(life_start, life_this + 1) if i not in went])
         row = LedgerRow(
-            member_id, branch_id, due, this in paid_months, len(unpaid), arrears_amount, best >= lapse_months
+            member_id,
+            branch_id,
+            due,
+            this in paid_months,
+            len(unpaid),
+            arrears_amount,
+            best >= lapse_months,
+            life_gap,
+            life_gap >= lapse_months,
         )
         ledger.rows.append(row)
         totals = ledger.branches.get(branch_id)
@@ -191,6 +304,7 @@ def dues_ledger(
             totals.unpaid_members += 1
         totals.arrears_amount += arrears_amount
         totals.suspected_lapses += row.suspected_lapse
+        totals.suspected_life_lapses += row.suspected_lapse_life
     return ledger
 
 

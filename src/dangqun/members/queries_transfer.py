@@ -15,7 +15,7 @@ from dangqun.orgs.choices import OrgKind
 from dangqun.orgs.models import Organization
 
 from . import rules_transfer as RT
-from .choices import Status
+from .choices import MEMBER_STATUSES, Status
 from .models import PartyMember
 from .queries import BranchTotals, LedgerRow, dues_ledger
 from .transfers import FlowingMember, IntroductionLetter, LetterStatus, Transfer, TransferStatus
@@ -94,14 +94,37 @@ class FlowRow:
 
 
 @dataclass
+class GraduateRow:
+    """A graduate whose relationship the branch keeps, and until when it may (rules_transfer)."""
+
+    member: PartyMember
+    keep_until: date
+    overdue: bool
+
+
+def graduate_row(member: PartyMember, today: date, rules: Any) -> GraduateRow | None:
+    """The graduate's row while the school's branch still keeps the relationship, else None."""
+    if (
+        member.graduated_on is None
+        or member.graduate_branch_id != member.branch_id
+        or member.status not in MEMBER_STATUSES
+    ):
+        return None
+    until = RT.graduate_keep_until(member.graduated_on, rules)
+    return GraduateRow(member, until, RT.graduate_overdue(member.graduated_on, today, rules))
+
+
+@dataclass
 class BranchTransfers:
-    """What a branch has under way: transfers in and out, letters, flowing members."""
+    """What a branch has under way: transfers in and out, letters, flowing members, graduates
+    whose relationship it keeps."""
 
     incoming: list[Transfer] = field(default_factory=list)
     outgoing: list[Transfer] = field(default_factory=list)
     closed: list[Transfer] = field(default_factory=list)
     letters: list[LetterRow] = field(default_factory=list)
     flowing: list[FlowRow] = field(default_factory=list)
+    graduates: list[GraduateRow] = field(default_factory=list)
 
     @property
     def expired_letters(self) -> int:
@@ -111,12 +134,17 @@ class BranchTransfers:
     def overdue_contacts(self) -> int:
         return sum(1 for r in self.flowing if r.overdue)
 
+    @property
+    def overdue_graduates(self) -> int:
+        return sum(1 for r in self.graduates if r.overdue)
+
 
 RECENT = 20
 
 
 def branch_transfers(branch: Organization, today: date) -> BranchTransfers:
-    """Five queries: pending in, pending out, the recent closed ones, letters, flowing members."""
+    """Six queries: pending in, pending out, the recent closed ones, letters, flowing members,
+    graduates kept (those past party.transfer.graduate_keep_years flagged)."""
     out = BranchTransfers()
     related = ("member", "from_branch", "to_branch")
     out.incoming = list(
@@ -144,6 +172,10 @@ def branch_transfers(branch: Organization, today: date) -> BranchTransfers:
     for reg in regs.order_by("last_contact_on", "id"):
         due = RT.contact_due_on(reg.last_contact_on, rules)
         out.flowing.append(FlowRow(reg, due, today >= due))
+    kept = PartyMember.objects.filter(
+        branch=branch, graduate_branch=branch, graduated_on__isnull=False, status__in=MEMBER_STATUSES
+    ).order_by("graduated_on", "id")
+    out.graduates = [row for m in kept if (row := graduate_row(m, today, rules)) is not None]
     return out
 
 
@@ -162,6 +194,9 @@ class Relation:
     # from the end of probation.
     postpone_until: date | None
     postpone_source: str
+    # A graduate whose relationship this branch (the school's) keeps; the warning when overdue.
+    graduate: GraduateRow | None = None
+    graduate_warning: Any = None
 
 
 def member_relation(member: PartyMember, today: date) -> Relation:
@@ -197,6 +232,8 @@ def member_relation(member: PartyMember, today: date) -> Relation:
         flowing_history=[r for r in regs if not r.active],
         postpone_until=postpone,
         postpone_source=rules.source("party.dev.transfer_in_postpone_max_months"),
+        graduate=(graduate := graduate_row(member, today, rules)),
+        graduate_warning=RT.graduate_flag(member.graduated_on, today, rules) if graduate else None,
     )
 
 
@@ -225,6 +262,12 @@ class BranchLedger:
         """Members with unpaid months: the flagged first, then the longest arrears."""
         owing = [line for line in self.lines if line.row.arrears_months]
         return sorted(owing, key=lambda line: (not line.row.suspected_lapse, -line.row.arrears_months))
+
+    @property
+    def life_lapses(self) -> list[LedgerLine]:
+        """Members flagged for party.dues.arrears_flag_months without organizational life."""
+        flagged = [line for line in self.lines if line.row.suspected_lapse_life]
+        return sorted(flagged, key=lambda line: -line.row.life_gap_months)
 
 
 def branch_ledger(branch: Organization, month: date) -> BranchLedger:

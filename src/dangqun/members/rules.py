@@ -895,6 +895,64 @@ def check_extension(
     return found
 
 
+def check_cancellation(
+    state: MemberState,
+    *,
+    meeting_on: date,
+    approved_on: date,
+    rules: RuleSet,
+    today: date | None = None,
+) -> list[Violation]:
+    """取消预备党员资格 (党章 第七条): only a probationary member; the 支部大会 after admission,
+    the higher approval not before the meeting (the same dates as an extension, check_extension).
+
+    Not refused after the full-membership discussion (step 23): the higher committee may refuse
+    full membership and the branch then decides to cancel; only a full member is out of reach."""
+    found: list[Violation] = []
+    key = "party.dev.probation_years"  # 党章 第七条: probation, its extension and its cancellation
+    if state.status != Status.PROBATIONARY:
+        found.append(
+            _violation(
+                rules,
+                key,
+                "cancel_status",
+                _("只有预备党员可以取消预备党员资格，当前身份为“%(s)s”。")
+                % {"s": Status(state.status).label},
+            )
+        )
+    admitted = state.date_of(15)
+    if admitted is not None and meeting_on < admitted:
+        found.append(
+            _violation(
+                rules,
+                key,
+                "cancel_meeting_date",
+                _("作出取消决定的支部大会日期不能早于接收为预备党员的日期（最早 %(d)s）。")
+                % {"d": admitted.isoformat()},
+                "meeting_on",
+            )
+        )
+    if approved_on < meeting_on:
+        found.append(
+            _violation(
+                rules,
+                key,
+                "cancel_approval_date",
+                _("上级党委批准日期不能早于支部大会日期（最早 %(d)s）。") % {"d": meeting_on.isoformat()},
+                "approved_on",
+            )
+        )
+    if today is not None and max(meeting_on, approved_on) > today:
+        found.append(
+            Violation(
+                "future_date",
+                _("日期晚于今天（%(today)s），不能登记尚未发生的决定。") % {"today": today.isoformat()},
+                field="approved_on",
+            )
+        )
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # Timeline: what is done, due, overdue
 # ---------------------------------------------------------------------------------------------
@@ -1360,6 +1418,49 @@ def lapse_flag(arrears: Iterable[date], rules: RuleSet) -> Violation | None:
         key,
         "suspected_lapse",
         _("连续 %(n)d 个月（%(a)s 至 %(b)s）未交纳党费，疑似自行脱党，请支部核实，由支部大会决定。")
+        % {"n": run, "a": month_label(first), "b": month_label(last)},
+        months=run,
+    )
+
+
+def first_whole_month(on: date) -> date:
+    """The first month a person belongs to for all of it: the month of `on` if `on` is its
+    first day, else the next month (a month joined halfway is not counted against anyone)."""
+    return on if on.day == 1 else add_months(month_of(on), 1)
+
+
+def months_without_life(
+    *, belongs_from: date | None, records_from: date | None, through: date, attended: Iterable[date]
+) -> list[date]:
+    """Complete months from the later of `belongs_from` (admission, or acceptance of a transfer
+    in: first_whole_month) and `records_from` (the month of the first recorded meeting the member
+    was expected at) to `through` (a complete month, never the running one) without a meeting
+    attended. No records, no months: a branch that records no meetings flags nobody."""
+    if belongs_from is None or records_from is None:
+        return []
+    start = max(first_whole_month(belongs_from), month_of(records_from))
+    went = {month_of(m) for m in attended}
+    return [m for m in months_range(start, through) if m not in went]
+
+
+def life_lapse_flag(months: Iterable[date], rules: RuleSet) -> Violation | None:
+    """6 consecutive complete months without joining organizational life: "疑似自行脱党" for the
+    branch (党章 第九条: the same rule, and the same threshold, as unpaid dues — lapse_flag).
+
+    A flag only: the branch meeting decides, the software never changes a status for it.
+    """
+    key = "party.dues.arrears_flag_months"
+    run, first, last = longest_run(months)
+    if run < rules[key]:
+        return None
+    return _violation(
+        rules,
+        key,
+        "suspected_lapse_life",
+        _(
+            "连续 %(n)d 个月（%(a)s 至 %(b)s）未参加党的组织生活（平台上没有出席会议的记录），"
+            "疑似自行脱党，请支部核实，由支部大会决定。"
+        )
         % {"n": run, "a": month_label(first), "b": month_label(last)},
         months=run,
     )

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from dangqun.core.errors import RuleViolation, Violation
 from dangqun.core.rulesets import RuleSet
-from dangqun.orgs.rules import add_months
+from dangqun.orgs.rules import add_months, add_years
 
 from .choices import MEMBER_STATUSES, Status
 from .rules import _violation
@@ -225,6 +225,53 @@ def check_contact(*, contacted_on: date, since: date, today: date) -> list[Viola
                 "contact_before_leaving",
                 _("联系日期不能早于外出日期（%(d)s）。") % {"d": since.isoformat()},
                 field="contacted_on",
+            )
+        )
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Graduates whose relationship stays at the school (毕业生党员组织关系暂留学校)
+# ---------------------------------------------------------------------------------------------
+
+GRADUATE_KEEP_KEY = "party.transfer.graduate_keep_years"
+
+
+def graduate_keep_until(graduated_on: date, rules: RuleSet) -> date:
+    """The last day the relationship may stay at the school: graduation + 2 years, the same
+    year arithmetic as every party time limit (29 February → 28 February, orgs.rules.add_years)."""
+    return add_years(graduated_on, rules[GRADUATE_KEEP_KEY])
+
+
+def graduate_overdue(graduated_on: date, today: date, rules: RuleSet) -> bool:
+    """Past the limit: from the day after graduate_keep_until (that day itself is still allowed)."""
+    return today > graduate_keep_until(graduated_on, rules)
+
+
+def graduate_flag(graduated_on: date, today: date, rules: RuleSet) -> Violation | None:
+    """A warning for the school's branch, never a refusal: the relationship should be transferred."""
+    if not graduate_overdue(graduated_on, today, rules):
+        return None
+    until = graduate_keep_until(graduated_on, rules)
+    return _violation(
+        rules,
+        GRADUATE_KEEP_KEY,
+        "graduate_kept_too_long",
+        _("%(g)s 毕业，组织关系在学校保留一般不超过 %(n)s 年（至 %(d)s），已超过，请督促其及时转接组织关系。")
+        % {"g": graduated_on.isoformat(), "n": rules[GRADUATE_KEEP_KEY], "d": until.isoformat()},
+        keep_until=until.isoformat(),
+    )
+
+
+def check_graduation(*, status: str, graduated_on: date, today: date) -> list[Violation]:
+    """A probationary or full member, a graduation date not in the future."""
+    found = check_issue_date(graduated_on, today, "graduated_on")
+    if status not in MEMBER_STATUSES:
+        found.append(
+            Violation(
+                "graduate_not_member",
+                _("只有预备党员和正式党员登记组织关系暂留学校，当前身份为“%(s)s”。")
+                % {"s": Status(status).label},
             )
         )
     return found

@@ -145,3 +145,24 @@ class StepOut(Schema):
     member_status: str
     member_status_label: str
     flags: list[FlagOut]
+
+
+class CancelProbationIn(Schema):
+    """取消预备党员资格: the 支部大会 decision and the higher committee's approval, with the reason."""
+
+    meeting_on: date = Field(..., description="作出取消决定的支部大会日期")
+    approved_on: date = Field(..., description="上级党委批准日期（不早于支部大会日期）")
+    approved_by: Text = Field(..., max_length=120, description="批准的上级党委")
+    reason: Text = Field(..., max_length=2000, description="取消预备党员资格的原因")
+
+
+class CancelProbationOut(Schema):
+    id: int
+    member_id: int
+    meeting_on: date
+    approved_on: date
+    approved_by: str
+    reason: str
+    probation_ends_on: date | None = Field(None, description="原预备期满日期")
+    member_status: str = Field(..., description="取消后的身份：disqualified 取消预备党员资格")
+    member_status_label: str

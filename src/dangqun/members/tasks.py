@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -21,25 +22,38 @@ from dangqun.core.rulesets import ruleset_for
 
 from . import rules as R
 from .importing import UPLOAD_DIR
-from .queries import due_items, dues_ledger
+from .queries import Ledger, due_items, dues_ledger
 
 
-def notify_dues_lapses(month: date) -> int:
+def _lapse_months(month: date) -> int:
+    return ruleset_for(None, month, prefix="party.dues.")["party.dues.arrears_flag_months"]
+
+
+def _lapse_ledger(month: date) -> Ledger:
+    return dues_ledger(R.month_of(month), lapse_months=_lapse_months(month))
+
+
+def _secretaries(branch_ids: Iterable[int]) -> dict[int, list[int]]:
+    secretaries: dict[int, list[int]] = defaultdict(list)
+    grants = RoleGrant.objects.filter(role=Role.BRANCH_SECRETARY, organization_id__in=set(branch_ids))
+    for org_id, user_id in grants.values_list("organization_id", "user_id"):
+        secretaries[org_id].append(user_id)
+    return secretaries
+
+
+def notify_dues_lapses(month: date, ledger: Ledger | None = None) -> int:
     """Tell each branch secretary how many members have party.dues.arrears_flag_months (6) or more
     consecutive unpaid months up to `month`.
 
     党章 第九条: the branch meeting decides whether someone has left the party; the software
     only points at the facts. Idempotent per branch and month (the notification key).
     """
-    months = ruleset_for(None, month, prefix="party.dues.")["party.dues.arrears_flag_months"]
-    ledger = dues_ledger(R.month_of(month), lapse_months=months)
+    months = _lapse_months(month)
+    ledger = ledger or _lapse_ledger(month)
     lapsed = {b: t.suspected_lapses for b, t in ledger.branches.items() if t.suspected_lapses}
     if not lapsed:
         return 0
-    secretaries: dict[int, list[int]] = defaultdict(list)
-    grants = RoleGrant.objects.filter(role=Role.BRANCH_SECRETARY, organization_id__in=lapsed)
-    for org_id, user_id in grants.values_list("organization_id", "user_id"):
-        secretaries[org_id].append(user_id)
+    secretaries = _secretaries(lapsed)
     sent = 0
     label = R.month_label(R.month_of(month))
     for branch_id, count in lapsed.items():
@@ -56,10 +70,39 @@ def notify_dues_lapses(month: date) -> int:
     return sent
 
 
+def notify_life_lapses(month: date, ledger: Ledger | None = None) -> int:
+    """Tell each branch secretary how many members attended no recorded meeting of the branch for
+    party.dues.arrears_flag_months (6) or more consecutive complete months up to `month`
+    (queries.dues_ledger counts them). The same flag as for dues, its own reason and key."""
+    months = _lapse_months(month)
+    ledger = ledger or _lapse_ledger(month)
+    lapsed = {b: t.suspected_life_lapses for b, t in ledger.branches.items() if t.suspected_life_lapses}
+    if not lapsed:
+        return 0
+    secretaries = _secretaries(lapsed)
+    sent = 0
+    label = R.month_label(R.month_of(month))
+    for branch_id, count in lapsed.items():
+        sent += notify(
+            secretaries.get(branch_id, []),
+            key=f"members.life_lapse:{branch_id}:{month:%Y-%m}",
+            title=_("%(n)d 名党员连续 %(k)d 个月以上未参加组织生活") % {"n": count, "k": months},
+            body=_(
+                "截至%(m)s，本支部有 %(n)d 名党员连续 %(k)d 个月以上没有出席会议的记录"
+                "（未参加党的组织生活），疑似自行脱党。请核实情况，由支部大会决定。"
+            )
+            % {"m": label, "n": count, "k": months},
+        )
+    return sent
+
+
 @db_periodic_task(crontab(day="2", hour="6", minute="30"))
 def notify_dues_lapses_monthly() -> int:
     # On the 2nd, about the month just ended (payments of its last day are recorded by then).
-    return notify_dues_lapses(R.add_months(R.month_of(timezone.localdate()), -1))
+    # One ledger for both reasons of the flag: unpaid dues and no organizational life.
+    month = R.add_months(R.month_of(timezone.localdate()), -1)
+    ledger = _lapse_ledger(month)
+    return notify_dues_lapses(month, ledger) + notify_life_lapses(month, ledger)
 
 
 # ---------------------------------------------------------------------------------------------

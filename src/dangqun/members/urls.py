@@ -14,6 +14,7 @@ urlpatterns = [
     path("branch/<int:org_id>/due/", views.due, name="due"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/steps/", views.record_step, name="record_step"),
+    path("<int:pk>/probation/cancel/", views.cancel_probation, name="probation_cancel"),
     path("<int:pk>/evidence/<int:evidence_id>/", views.evidence, name="evidence"),
     # Transfers, introduction letters, flowing members (views_transfers.py)
     path("branch/<int:org_id>/transfers/", views_transfers.branch, name="transfers_branch"),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("<int:pk>/transfer/", views_transfers.transfer_new, name="transfer_new"),
     path("<int:pk>/letter/", views_transfers.letter_new, name="letter_new"),
     path("<int:pk>/flowing/", views_transfers.flowing_new, name="flowing_new"),
+    path("<int:pk>/graduate/", views_transfers.graduate, name="graduate"),
     path("transfers/<int:pk>/", views_transfers.transfer, name="transfer"),
     path("transfers/<int:pk>/accept/", views_transfers.transfer_accept, name="transfer_accept"),
     path("transfers/<int:pk>/return/", views_transfers.transfer_return, name="transfer_return"),

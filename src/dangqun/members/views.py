@@ -43,20 +43,21 @@ from dangqun.orgs.models import Organization
 
 from . import queries
 from . import rules as R
-from .actions import do_record_step, do_register_applicant
+from .actions import do_cancel_probation, do_record_step, do_register_applicant
 from .choices import DuesCategory, Status, StepState
 from .exporting import XLSX_CONTENT_TYPE, export_filename, export_roster
 from .forms import (
     VIOLATION_FIELDS,
     ImportConfirmForm,
     ImportUploadForm,
+    ProbationCancelForm,
     RegisterApplicantForm,
     RosterFilterForm,
     StepForm,
     add_violations,
 )
 from .importing import MAX_SHOWN_ERRORS, UPLOAD_DIR, ImportRejected, do_import_members, max_bytes
-from .models import PartyMember, StepEvidence
+from .models import PartyMember, ProbationCancellation, StepEvidence
 
 ROSTER_PAGE_SIZE = 50
 DUE_PAGE_SIZE = 100
@@ -363,6 +364,8 @@ def _member_context(
         "stages": stages,
         "steps": list(member.steps.all()),
         "extensions": list(member.probation_extensions.all()),
+        "cancellation": _cancellation(member),
+        "can_cancel": can_change and member.status == Status.PROBATIONARY,
         "contacts": [link.person for link in member.contact_links.all()],
         "introducers": [link.person for link in member.introducer_links.all()],
         "form": form,
@@ -370,6 +373,13 @@ def _member_context(
         "dues_label": DuesCategory(member.dues_category).label if member.dues_category else "",
         "today": today,
     }
+
+
+def _cancellation(member: PartyMember) -> Any:
+    """The 取消预备党员资格 record of a disqualified person (no query for anyone else)."""
+    if member.status != Status.DISQUALIFIED:
+        return None
+    return ProbationCancellation.objects.filter(member=member).first()
 
 
 @scoped
@@ -430,6 +440,40 @@ def record_step(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "members/partials/step_form.html", context)
     return render(request, "members/detail.html", context)
+
+
+@scoped
+@require_http_methods(["GET", "POST"])
+def cancel_probation(request: HttpRequest, pk: int) -> HttpResponse:
+    """取消预备党员资格 through actions.do_cancel_probation: the 支部大会 date, the higher
+    committee's approval date and name, the reason; every broken rule beside its field."""
+    member, can_change = queries.access_member_page(request.user, pk)
+    if not can_change:
+        raise PermissionDenied
+    form = ProbationCancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            do_cancel_probation(
+                member,
+                meeting_on=data["meeting_on"],
+                approved_on=data["approved_on"],
+                approved_by=data["approved_by"],
+                reason=data["reason"],
+                actor=request.user,
+            )
+        except RuleViolation as exc:
+            if exc.status != 422:
+                raise
+            add_violations(form, exc.violations)
+        else:
+            messages.success(request, _("已登记取消%(name)s的预备党员资格。") % {"name": member.name})
+            return redirect("members:detail", pk=member.pk)
+    return render(
+        request,
+        "members/probation_cancel.html",
+        {"member": member, "form": form, "status_label": Status(member.status).label},
+    )
 
 
 @scoped

@@ -128,6 +128,8 @@ def _member_context(
         "unpaid": unpaid,
         "unpaid_labels": [R.month_label(m) for m in unpaid],
         "lapse": R.lapse_flag(unpaid, rules),
+        # The other reason of the same flag (party.md §5): no organizational life recorded.
+        "life_lapse": R.life_lapse_flag(queries.member_months_without_life(member, today), rules),
         "large_yuan": rules["party.dues.large_payment_yuan"],
         "max_months": rules["party.dues.max_advance_months"],
         "rate_form": rate_form,

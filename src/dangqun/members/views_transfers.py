@@ -35,6 +35,7 @@ from .forms_transfer import (
     DecisionForm,
     EndFlowingForm,
     FlowingForm,
+    GraduationForm,
     LetterForm,
     ReceiptForm,
     ReturnForm,
@@ -88,6 +89,7 @@ def relation(request: HttpRequest, pk: int) -> HttpResponse:
             "can_change": can_change,
             "movable": can_change and movable,
             "can_flow": can_change and member.status in MEMBER_STATUSES and rel.flowing is None,
+            "can_graduate": can_change and member.status in MEMBER_STATUSES,
             "status_label": Status(member.status).label,
         },
     )
@@ -371,6 +373,41 @@ def flowing_new(request: HttpRequest, pk: int) -> HttpResponse:
             "外出不满 6 个月或地点不固定的党员登记为流动党员；外出 6 个月以上且地点固定的，应转移组织关系。"
             "至少每 6 个月联系一次。"
         ),
+        submit=_("登记"),
+    )
+
+
+@scoped
+@require_http_methods(["GET", "POST"])
+def graduate(request: HttpRequest, pk: int) -> HttpResponse:
+    """The school's branch records the graduation of a member whose relationship it keeps
+    (actions_transfer.do_record_graduation); the relationship page warns after 2 years."""
+    member = queries.access_member(request.user, pk, "members.change")
+    form = GraduationForm(request.POST or None, initial={"graduated_on": member.graduated_on})
+    if request.method == "POST" and form.is_valid():
+        try:
+            AT.do_record_graduation(
+                member, graduated_on=form.cleaned_data["graduated_on"], actor=request.user
+            )
+        except RuleViolation as exc:
+            add_violations(form, exc.violations)
+        else:
+            messages.success(request, _("已登记%(name)s的毕业日期。") % {"name": member.name})
+            return redirect("members:relation", pk=member.pk)
+    keep = ruleset_for(member.branch, timezone.localdate(), prefix="party.transfer.")
+    return _form_page(
+        request,
+        form,
+        member=member,
+        title=_("毕业生党员组织关系暂留学校"),
+        intro=_(
+            "没有落实工作单位的毕业生党员，组织关系可暂时保留在学校党组织，一般不超过 %(n)s 年"
+            "（依据：%(source)s）。满 %(n)s 年当日仍在期限内，次日起提示及时转接。"
+        )
+        % {
+            "n": keep[RT.GRADUATE_KEEP_KEY],
+            "source": keep.source(RT.GRADUATE_KEEP_KEY),
+        },
         submit=_("登记"),
     )
 
