@@ -37,6 +37,7 @@ from . import expr, search, uploads
 from . import process as review_flow
 from . import rules as R
 from .choices import (
+    DEFICIENCY_STATES,
     Channel,
     CrossRegion,
     HandlingMode,
@@ -74,6 +75,7 @@ from .queries import (
 )
 
 CHECK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a window
+CONSEQUENCE_MAX = 500  # 容缺: the stated consequence of a missed deadline, in characters
 
 
 def _today(on: date | None) -> date:
@@ -594,11 +596,26 @@ def do_upload_material(
         pages=checked.pages,
         kind=checked.kind,
     )
-    if app.deficiency_due is not None and not _missing_materials(app, include_deficient=True):
-        app.deficiency_due = None
-        app.save(update_fields=["deficiency_due", "updated_at"])
-        _event(app, actor, "deficiency_supplied", app.state, _("容缺材料已补齐"))
+    _clear_supplied_deficiency(app, actor)
     return row
+
+
+def _clear_supplied_deficiency(app: Application, actor: Any) -> bool:
+    """The last 容缺 material arrived (uploaded or shared): nothing is awaited any more, the
+    approval is no longer blocked. `late`: it came after the 容缺逾期 flag was raised."""
+    if app.deficiency_due is None or _missing_materials(app, include_deficient=True):
+        return False
+    app.deficiency_due = None
+    app.save(update_fields=["deficiency_due", "updated_at"])
+    _event(
+        app,
+        actor,
+        "deficiency_supplied",
+        app.state,
+        _("容缺材料已补齐"),
+        late=app.deficiency_missed_on is not None,
+    )
+    return True
 
 
 def _shared_name(key: str) -> str:
@@ -662,6 +679,7 @@ def do_use_shared_material(
     audit(
         actor, "onestop.material.shared", app, material=material.pk, source=material.shared, consent=given.pk
     )
+    _clear_supplied_deficiency(app, actor)
     return row
 
 
@@ -1111,10 +1129,13 @@ def do_accept(
     actor: Any,
     note: str = "",
     deficiency_due: date | None = None,
+    deficiency_consequence: str = "",
     on: date | None = None,
 ) -> Application:
     """受理 (行政许可法 第三十二条). With minor materials missing under a signed undertaking (容缺受理)
-    the deadline for them is required and cannot be later than the promised completion date.
+    the deadline for them is required, from the day of acceptance to the promised completion date
+    (onestop.md §2), and the acceptance states what happens if it is missed: the consequence staff
+    write, by default the rule set's (onestop.deficiency_missed_outcome), told to the applicant.
     For 异地代收代办 items received at a window, acceptance is also the forwarding to the competent
     department, which alone decides."""
     app = _lock(app)
@@ -1133,10 +1154,29 @@ def do_accept(
             )
         )
     deficient = _missing_materials(app, include_deficient=True)
+    stated = R.DeficiencyOutcome("", "")
     if deficient and not missing:
         if not app.undertaking:
             problems.append(Violation("undertaking_missing", _("容缺受理须有申请人签署的承诺。")))
-        problems.append(R.check_deficiency_due(deficiency_due, app.received_on, app.promised_due))
+        problems.append(R.check_deficiency_due(deficiency_due, today, app.promised_due))
+        stated = R.deficiency_missed_outcome(ruleset_for(app.department, today, prefix="onestop."))
+        stated = R.DeficiencyOutcome(stated.outcome, deficiency_consequence.strip() or stated.text)
+        if not stated.text:
+            problems.append(
+                Violation(
+                    "deficiency_consequence_missing",
+                    _("容缺受理须告知逾期未补齐材料的后果。"),
+                    field="deficiency_consequence",
+                )
+            )
+        elif len(stated.text) > CONSEQUENCE_MAX:
+            problems.append(
+                Violation(
+                    "deficiency_consequence_too_long",
+                    _("逾期未补齐的后果最多 %(n)s 个字。") % {"n": CONSEQUENCE_MAX},
+                    field="deficiency_consequence",
+                )
+            )
     raise_if_any(problems)
     from_state = app.state
     app.accept()
@@ -1146,6 +1186,7 @@ def do_accept(
         app.deemed_accepted, app.accepted_on = True, app.received_on
     app.accepted_on = app.accepted_on or today
     app.deficiency_due = deficiency_due if deficient else None
+    app.deficiency_outcome, app.deficiency_consequence = stated.outcome, stated.text  # blank unless 容缺
     if (
         app.receiving_org_id
         and app.item.cross_region == CrossRegion.PROXY
@@ -1163,6 +1204,8 @@ def do_accept(
         from_state,
         note,
         deficiency_due=app.deficiency_due,
+        deficient=[m.name for m in deficient] if app.deficiency_due else [],
+        consequence=app.deficiency_consequence,
         forwarded=app.forwarded_at is not None,
         late=app.deemed_accepted,
         announce=True,
@@ -1175,6 +1218,73 @@ def do_accept(
         forwarded=app.forwarded_at is not None,
     )
     return app
+
+
+def flag_missed_deficiencies(today: date | None = None, *, batch: int = 1000) -> int:
+    """容缺逾期 (onestop.md §2: missed ⇒ the outcome stated in the notice): once the day after the
+    deadline has begun with minor materials still missing, the application is flagged for staff
+    (the queue's 容缺逾期), one event records it and the applicant is told the stated consequence.
+
+    Idempotent: the flag is set under the row lock and never cleared, so a second run (or a
+    concurrent one) records nothing more. Nothing is decided here: the approval stays blocked
+    and staff decide, the decision form offering the stated outcome and words (不予 + reasons).
+    Returns how many applications were flagged.
+    """
+    today = _today(today)
+    pending = list(
+        Application.objects.filter(
+            deficiency_due__isnull=False,
+            deficiency_missed_on__isnull=True,
+            deficiency_due__lt=today,
+            state__in=DEFICIENCY_STATES,
+        )
+        .order_by("deficiency_due", "id")
+        .values_list("pk", flat=True)[:batch]
+    )
+    system = _("系统")
+    flagged = 0
+    for pk in pending:
+        with transaction.atomic():
+            app = (
+                Application.objects.select_for_update(of=("self",))
+                .select_related("item", "department")
+                .filter(pk=pk)
+                .first()
+            )
+            if (
+                app is None
+                or app.deficiency_missed_on is not None
+                or app.state not in DEFICIENCY_STATES
+                or not R.deficiency_missed(app.deficiency_due, today)
+            ):
+                continue
+            missing = _missing_materials(app, include_deficient=True)
+            if not missing:
+                _clear_supplied_deficiency(app, system)
+                continue
+            app.deficiency_missed_on = today
+            app.save(update_fields=["deficiency_missed_on", "updated_at"])
+            names = [m.name for m in missing]
+            _event(
+                app,
+                system,
+                "deficiency_missed",
+                app.state,
+                app.deficiency_consequence,
+                deficiency_due=app.deficiency_due,
+                missing=names,
+                outcome=app.deficiency_outcome,
+                announce=True,
+            )
+            audit(
+                "onestop.deficiency",
+                "onestop.application.deficiency_missed",
+                app,
+                deficiency_due=app.deficiency_due,
+                missing=[m.pk for m in missing],
+            )
+            flagged += 1
+    return flagged
 
 
 @transaction.atomic

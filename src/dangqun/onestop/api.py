@@ -184,6 +184,15 @@ def certificate_out(app: Application, cert: Certificate | None) -> dict[str, Any
     }
 
 
+def deficiency_out(app: Application) -> dict[str, Any]:
+    """容缺: the deadline while materials are awaited, the consequence stated at acceptance."""
+    return {
+        "deficiency_due": app.deficiency_due,
+        "deficiency_consequence": app.deficiency_consequence,
+        "deficiency_missed": app.deficiency_overdue,
+    }
+
+
 def application_out(
     app: Application,
     actor: Any,
@@ -207,6 +216,7 @@ def application_out(
         "stopped_days": app.stopped_days,
         "stopped_since": app.stopped_since,
         "extension_days": app.extension_days,
+        **deficiency_out(app),
         "outcome": app.outcome,
         "reasons": app.reasons,
         "replayed": replayed,
@@ -296,15 +306,21 @@ def application_certificate(request: HttpRequest, app_id: Path[PK]):
     "/applications/{app_id}/actions", response={200: ApplicationOut, **ERRORS}, summary="办件办理（工作人员）"
 )
 def staff_action(request: HttpRequest, app_id: Path[PK], data: StaffActionIn):
-    """accept · refuse (reasons) · notice (items: every missing/defective material) · review
-    (task_id, passed, note) · decide (outcome, reasons) · deliver · extend (days, reasons) ·
-    stop (reason, note) · resume."""
+    """accept (容缺: deficiency_due, deficiency_consequence) · refuse (reasons) · notice (items: every
+    missing/defective material) · review (task_id, passed, note) · decide (outcome, reasons) ·
+    deliver · extend (days, reasons) · stop (reason, note) · resume."""
     actor = request.auth
     app = queries.access_application(actor, app_id)
     if not queries.can_handle(actor, app):
         raise NotFound()  # the applicant's own view: staff actions do not exist for them
     if data.action == "accept":
-        actions.do_accept(app, actor=actor, note=data.note, deficiency_due=data.deficiency_due)
+        actions.do_accept(
+            app,
+            actor=actor,
+            note=data.note,
+            deficiency_due=data.deficiency_due,
+            deficiency_consequence=data.deficiency_consequence,
+        )
     elif data.action == "refuse":
         actions.do_refuse(app, actor=actor, reasons=data.reasons)
     elif data.action == "notice":
@@ -354,6 +370,7 @@ def staff_queue(request: HttpRequest, filters: Query[QueueFilters]):
                 "due_date": app.due_date,
                 "days_left": cd.days_left,
                 "flag": cd.flag,
+                "deficiency_missed": app.deficiency_overdue,
             }
         )
     return {"count": page.count, "more": page.more, "page": page.number, "items": items}
@@ -380,6 +397,7 @@ def track_out(app: Application) -> dict[str, Any]:
         "received_on": app.received_on,
         "promised_due": app.promised_due,
         "stopped_days": app.stopped_days,
+        **deficiency_out(app),
         "outcome": app.outcome,
         "history": history,
     }

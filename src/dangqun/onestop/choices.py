@@ -160,12 +160,14 @@ class TaskState(models.TextChoices):
 
 
 class Due(models.TextChoices):
-    """The queue's countdown flag for one application."""
+    """The queue's countdown flag for one application, and the queue's deadline filters."""
 
     OK = "ok", _("正常")
     WARNING = "warning", _("即将到期")
     OVERDUE = "overdue", _("已超期")
     STOPPED = "stopped", _("已挂起")
+    # Not a countdown flag (an application may be 容缺逾期 and still within its limit): a filter.
+    DEFICIENCY_MISSED = "deficiency_missed", _("容缺逾期")
 
 
 EVENT_LABELS = {
@@ -183,4 +185,8 @@ EVENT_LABELS = {
     "deliver": _("办结送达"),
     "withdraw": _("撤回"),
     "deficiency_supplied": _("容缺材料补齐"),
+    "deficiency_missed": _("容缺材料逾期未补齐"),
 }
+
+# Where 容缺 materials are awaited and a decision can be made: the states the 容缺逾期 job scans.
+DEFICIENCY_STATES = (State.ACCEPTED, State.REVIEWING)

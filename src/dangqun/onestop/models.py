@@ -18,6 +18,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from dangqun.certs.catalog import CERT_TYPES
 
 from .choices import (
+    DEFICIENCY_STATES,
     EVENT_LABELS,
     OPEN_STATES,
     Channel,
@@ -338,6 +339,15 @@ class Application(ConcurrentTransitionMixin, models.Model):
     deficiency_due = models.DateField(_("容缺材料补齐期限"), null=True, blank=True)
     undertaking = models.TextField(_("容缺承诺"), blank=True)
     undertaking_signed_at = models.DateTimeField(null=True, blank=True)
+    # What the acceptance told the applicant happens if the 容缺 materials are not supplied in
+    # time (onestop.deficiency_missed_outcome at acceptance, the text as staff stated it).
+    deficiency_outcome = models.CharField(
+        _("逾期未补齐的处理"), max_length=10, choices=Outcome.choices, blank=True
+    )
+    deficiency_consequence = models.TextField(_("逾期未补齐的后果"), blank=True)
+    # Set once by the 容缺逾期 job (actions.flag_missed_deficiencies) and never cleared: the day
+    # the deadline was found passed with materials still missing.
+    deficiency_missed_on = models.DateField(_("容缺逾期日期"), null=True, blank=True)
     decided_on = models.DateField(_("决定日期"), null=True, blank=True)
     outcome = models.CharField(_("决定"), max_length=10, choices=Outcome.choices, blank=True)
     reasons = models.TextField(_("理由"), blank=True)
@@ -364,6 +374,13 @@ class Application(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["receiving_org", "due_date", "id"], name="app_queue_receiving"),
             models.Index(fields=["due_date", "id"], name="app_queue_due"),
             models.Index(fields=["applicant", "created_at"], name="app_applicant"),
+            # The 容缺逾期 job: the few applications awaiting minor materials and not flagged yet
+            # (IS [NOT] NULL conditions: SQLite matches them, unlike bound parameters).
+            models.Index(
+                fields=["deficiency_due"],
+                name="app_deficiency_pending",
+                condition=models.Q(deficiency_due__isnull=False, deficiency_missed_on__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -372,6 +389,15 @@ class Application(ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def deficiency_overdue(self) -> bool:
+        """容缺逾期: the deadline passed (flagged by the job), materials still missing, no decision yet."""
+        return (
+            self.deficiency_missed_on is not None
+            and self.deficiency_due is not None
+            and self.state in DEFICIENCY_STATES
+        )
 
     # --- the legal lifecycle: actions call these after checking every rule ---
 

@@ -24,7 +24,7 @@ from dangqun.core.rulesets import ruleset_for
 from dangqun.orgs.models import Organization
 
 from . import rules as R
-from .choices import OPEN_STATES, Due, ItemStatus, SharedData, State
+from .choices import DEFICIENCY_STATES, OPEN_STATES, Due, ItemStatus, SharedData, State
 from .models import Application, Authorization, Material, ServiceItem
 
 
@@ -227,7 +227,7 @@ def shared_consents(app: Application) -> set[str]:
 @dataclass
 class QueueFilters:
     state: str = ""
-    due: str = ""  # "", overdue, warning, stopped
+    due: str = ""  # "", overdue, warning, stopped, deficiency_missed
     department: int | None = None
     item: str = ""
     number: str = ""
@@ -257,6 +257,11 @@ def queue(actor: Any, filters: QueueFilters, today: date) -> QuerySet[Applicatio
         qs = qs.filter(due_date__gte=today, due_date__lte=edge, stopped_since__isnull=True)
     elif filters.due == Due.STOPPED:
         qs = qs.filter(stopped_since__isnull=False)
+    elif filters.due == Due.DEFICIENCY_MISSED:
+        # Application.deficiency_overdue as columns: flagged, still awaited, not decided yet.
+        qs = qs.filter(
+            deficiency_missed_on__isnull=False, deficiency_due__isnull=False, state__in=DEFICIENCY_STATES
+        )
     return qs.select_related("item", "department").only(*QUEUE_FIELDS).order_by("due_date", "id")
 
 
@@ -266,6 +271,8 @@ QUEUE_FIELDS = (
     "state",
     "due_date",
     "stopped_since",
+    "deficiency_due",
+    "deficiency_missed_on",
     "item__name",
     "item__code",
     "department__name",

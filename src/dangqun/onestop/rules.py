@@ -22,7 +22,7 @@ from dangqun.core.errors import Violation
 from dangqun.core.rulesets import RuleSet
 from dangqun.core.validators import validate_credit_code, validate_id_number, validate_phone
 
-from .choices import Due, HandlingMode
+from .choices import Due, HandlingMode, Outcome
 
 AddDays = Callable[[date, int], date]  # core.workcalendar.add_working_days
 Between = Callable[[date, date], int]  # core.workcalendar.working_days_between (both ends included)
@@ -172,14 +172,21 @@ def check_extension(requested: int, already: int, maximum: int, reason: str) -> 
     return None
 
 
-def check_deficiency_due(due: date | None, received_on: date, promised_due: date) -> Violation | None:
-    """容缺受理: the deadline for the missing materials cannot exceed the promised limit."""
+def check_deficiency_due(due: date | None, on: date, promised_due: date) -> Violation | None:
+    """容缺受理: the deadline for the missing materials lies between the day of acceptance (`on`,
+    the day staff accept: a deadline already past then gives the applicant no time at all) and
+    the promised completion date, both included."""
     if due is None:
         return Violation(
             "deficiency_due_missing", _("容缺受理须写明补齐材料的期限。"), field="deficiency_due"
         )
-    if due < received_on:
-        return Violation("deficiency_due_past", _("补齐期限不能早于收件日期。"), field="deficiency_due")
+    if due < on:
+        return Violation(
+            "deficiency_due_past",
+            _("补齐期限不能早于受理当日 %(d)s。") % {"d": on.isoformat()},
+            field="deficiency_due",
+            details={"accepted_on": on.isoformat()},
+        )
     if due > promised_due:
         return Violation(
             "deficiency_due_too_late",
@@ -188,6 +195,34 @@ def check_deficiency_due(due: date | None, received_on: date, promised_due: date
             details={"promised_due": promised_due.isoformat()},
         )
     return None
+
+
+@dataclass(frozen=True)
+class DeficiencyOutcome:
+    """What the acceptance tells the applicant happens if the 容缺 materials are not supplied in
+    time: `outcome` the decision staff are offered (Outcome.DENIED or "" for none), `text` the words."""
+
+    outcome: str
+    text: str
+
+
+def deficiency_missed_outcome(rules: RuleSet) -> DeficiencyOutcome:
+    """The stated consequence in force (onestop.deficiency_missed_outcome: {"outcome", "text"}).
+
+    A plain text value (an administrator's override) is the words alone, with no decision offered.
+    """
+    value = rules["onestop.deficiency_missed_outcome"]
+    if isinstance(value, str):
+        return DeficiencyOutcome("", value.strip())
+    # Only 不予 can follow from missing materials: anything else offers no decision.
+    outcome = Outcome.DENIED.value if value.get("outcome") == Outcome.DENIED else ""
+    return DeficiencyOutcome(outcome, str(value.get("text", "")).strip())
+
+
+def deficiency_missed(due: date | None, today: date) -> bool:
+    """The 容缺 deadline has passed: the deadline is a date and the whole day is the applicant's,
+    so it is missed from the next calendar day on (a Friday deadline is missed on Saturday)."""
+    return due is not None and today > due
 
 
 # ---------------------------------------------------------------------------------------------

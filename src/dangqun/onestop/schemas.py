@@ -138,6 +138,11 @@ class ApplicationOut(Schema):
     stopped_days: int
     stopped_since: date | None
     extension_days: int
+    deficiency_due: date | None = Field(None, description="容缺材料补齐期限（容缺受理时）")
+    deficiency_consequence: str = Field("", description="受理时告知的逾期未补齐材料的后果")
+    deficiency_missed: bool = Field(
+        False, description="容缺逾期：补齐期限已过、材料仍未补齐，待工作人员作出决定"
+    )
     outcome: str
     reasons: str
     replayed: bool = False
@@ -163,13 +168,16 @@ class StaffActionIn(Schema):
     days: int | None = Field(None, ge=1, le=60)
     reason: StopReason | None = None
     deficiency_due: date | None = None
+    deficiency_consequence: Text = Field(
+        "", max_length=500, description="容缺受理：逾期未补齐的后果（留空则用规则设定的默认表述）"
+    )
     task_id: PK | None = None
     passed: bool | None = None
 
 
 class QueueFilters(Schema):
     state: State | None = None
-    due: Literal["overdue", "warning", "stopped"] | None = None
+    due: Literal["overdue", "warning", "stopped", "deficiency_missed"] | None = None
     department: PK | None = None
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(50, ge=1, le=100)
@@ -185,6 +193,7 @@ class QueueRowOut(Schema):
     due_date: date | None
     days_left: int | None
     flag: str
+    deficiency_missed: bool = Field(False, description="容缺逾期：补齐期限已过、材料仍未补齐")
 
 
 class QueuePageOut(Schema):
@@ -209,5 +218,8 @@ class TrackOut(Schema):
     received_on: date | None
     promised_due: date | None
     stopped_days: int
+    deficiency_due: date | None = Field(None, description="容缺材料补齐期限")
+    deficiency_consequence: str = Field("", description="逾期未补齐材料的后果（受理时告知）")
+    deficiency_missed: bool = Field(False, description="补齐期限已过、材料仍未补齐")
     outcome: str
     history: list[TrackStepOut]

@@ -6,6 +6,9 @@ an outgoing webhook when settings.ONESTOP_WEBHOOK_URL is set: one WebhookDeliver
 (unique key), signed with HMAC-SM3 over the body (header X-Dangqun-Signature: sm3=<hex>),
 delivered by a huey task with exponential backoff; a per-delivery lock and the delivered stamp
 make sure it is never sent twice.
+
+Hourly, the 容缺逾期 scan (actions.flag_missed_deficiencies) flags applications whose deadline for
+minor materials has passed, once each; staff decide.
 """
 
 from __future__ import annotations
@@ -60,7 +63,22 @@ def message_for(app: Application, event: Event) -> tuple[str, str]:
     number = app.number or ""
     texts = {
         "submit": _("已收到您的申请，承诺办结日期 %(d)s。") % {"d": app.promised_due},
-        "accept": _("您的申请已受理。"),
+        "accept": (
+            _("您的申请已受理（容缺受理）。请于 %(d)s（含当日）前补齐：%(m)s。%(c)s")
+            % {
+                "d": event.data.get("deficiency_due"),
+                "m": "、".join(event.data.get("deficient", [])),
+                "c": event.data.get("consequence", ""),
+            }
+            if event.data.get("deficiency_due")
+            else _("您的申请已受理。")
+        ),
+        "deficiency_missed": _("容缺材料补齐期限 %(d)s 已过，以下材料仍未补齐：%(m)s。%(c)s")
+        % {
+            "d": event.data.get("deficiency_due", ""),
+            "m": "、".join(event.data.get("missing", [])),
+            "c": event.note,
+        },
         "refuse": _("您的申请不予受理：%(r)s") % {"r": app.reasons},
         "notice": _("请按一次性告知补正材料：%(n)s") % {"n": event.note},
         "correct": _("已收到补正材料，继续办理。"),
@@ -129,6 +147,15 @@ def sweep_unannounced() -> int:
     for app_id, event_id in pending:
         announce.call_local(app_id, event_id)
     return len(pending)
+
+
+@db_periodic_task(crontab(minute="7"))
+def flag_missed_deficiencies() -> int:
+    """容缺逾期, every hour (idempotent: each application is flagged and told once): the flag
+    appears within the hour after midnight whatever the worker's clock zone."""
+    from .actions import flag_missed_deficiencies as flag
+
+    return flag()
 
 
 def send_once(delivery_id: int) -> bool:

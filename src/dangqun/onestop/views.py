@@ -31,6 +31,7 @@ from dangqun.orgs.choices import OrgKind
 from dangqun.orgs.models import Organization
 
 from . import actions, queries, throttle
+from . import rules as R
 from .api import search_page, track_out
 from .choices import OPEN_STATES, Due, ItemStatus, Outcome, State, TaskState
 from .forms import STOP_CHOICES, AssistForm, SearchForm, TrackForm, application_form
@@ -229,6 +230,14 @@ def _render_application(
         "masked_form_id": mask_id_number((app.form_data or {}).get("id_number") or ""),
         "certificate": None,
     }
+    if staff and app.state == State.SUBMITTED and context["missing"]:
+        # 容缺受理: the consequence to state, prefilled from the rule set (staff may reword it).
+        rules = ruleset_for(app.department, today, prefix="onestop.")
+        context["deficiency_default"] = R.deficiency_missed_outcome(rules).text
+    if app.deficiency_overdue:
+        # 容缺逾期: the decision form offers the outcome stated at acceptance; a person decides.
+        context["decide_outcome"] = app.deficiency_outcome
+        context["decide_reasons"] = app.deficiency_consequence
     cert = queries.application_certificate(app) if app.outcome == Outcome.APPROVED else None
     if cert is not None:
         context["certificate"] = cert
@@ -496,6 +505,7 @@ def queue(request: HttpRequest) -> HttpResponse:
                 (Due.OVERDUE, Due.OVERDUE.label),
                 (Due.WARNING, Due.WARNING.label),
                 (Due.STOPPED, Due.STOPPED.label),
+                (Due.DEFICIENCY_MISSED, Due.DEFICIENCY_MISSED.label),
             ],
             "departments": scope_departments,
             "warning": warning,
@@ -535,6 +545,7 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=user,
                 note=post.get("note", ""),
                 deficiency_due=_parse_date(post.get("deficiency_due", "")),
+                deficiency_consequence=post.get("deficiency_consequence", ""),
             )
         elif op == "refuse":
             actions.do_refuse(app, actor=user, reasons=post.get("reasons", ""))
