@@ -112,6 +112,51 @@ def _locked_meeting(meeting: Meeting) -> Meeting:
     return Meeting.objects.select_for_update().select_related("organization", "branch").get(pk=meeting.pk)
 
 
+def _secretary_lecture_problems(kind: str, lecturer: str, by_secretary: bool) -> list[Violation]:
+    """Only a 党课 is the secretary's 党课 (支部工作条例 第十五条), and the record names the lecturer."""
+    if not by_secretary:
+        return []
+    if kind != MeetingKind.LECTURE:
+        return [
+            Violation(
+                "secretary_lecture_kind",
+                _("只有党课才能登记为支部书记讲党课。"),
+                field="lecturer_is_secretary",
+            )
+        ]
+    if not lecturer:
+        return [Violation("required", _("请填写主讲人（支部书记姓名）。"), field="lecturer")]
+    return []
+
+
+QUORUM_FIELDS = ["quorate", "quorum_base", "quorum_present", "quorum_needed", "quorum_source"]
+
+
+def _assess_quorum(meeting: Meeting, found: list[Violation]) -> bool:
+    """Set the quorum of a meeting being recorded as held (or whose attendance is corrected once
+    held) from its attendance now. A meeting without its quorum is still recorded, but no
+    decision can stand on it: a vote or an election on record is refused — the attendance or
+    the poll is wrong, and the secretary must say which. Returns whether fields changed."""
+    quorum = queries.meeting_quorum(meeting)
+    if quorum is None:
+        return False
+    if not quorum.quorate and (meeting.votes.exists() or meeting.elections.exists()):
+        found.append(
+            Violation(
+                "polls_without_quorum",
+                _("会上已有表决或选举，但按出席登记会议未达到法定人数，请核对出席情况。%(why)s")
+                % {"why": quorum.violation.message if quorum.violation else ""},
+                quorum.source,
+                "attendance",
+            )
+        )
+    before = [getattr(meeting, f) for f in QUORUM_FIELDS]
+    meeting.quorate = quorum.quorate
+    meeting.quorum_base, meeting.quorum_present = quorum.base, quorum.present
+    meeting.quorum_needed, meeting.quorum_source = quorum.needed, quorum.source[:300]
+    return before != [getattr(meeting, f) for f in QUORUM_FIELDS]
+
+
 # ---------------------------------------------------------------------------------------------
 # Meetings
 # ---------------------------------------------------------------------------------------------
@@ -128,11 +173,13 @@ def do_create_meeting(
     ends_at: datetime | None = None,
     place: str = "",
     lecturer: str = "",
+    lecturer_is_secretary: bool = False,
     attendee_ids: Iterable[Any] | None = None,
 ) -> Meeting:
     """Record a meeting of a branch or party group (支部工作条例 第十一—十三条). The expected
     attendees come from the roster: the branch's members, a group's members for a 党小组会, or
-    the people chosen for a 支委会 or a 谈心谈话 (among the branch's members)."""
+    the people chosen for a 支委会 or a 谈心谈话 (among the branch's members). A 党课 may be
+    recorded as given by the branch secretary (第十五条: at least once a year)."""
     require(actor, MANAGE, organization)
     found: list[Violation] = []
     if kind not in MeetingKind.values:
@@ -151,6 +198,7 @@ def do_create_meeting(
     clean_topic = _text(topic, "topic", _("会议主题"), found)
     clean_place = _text(place, "place", _("地点"), found, required=False)
     clean_lecturer = _text(lecturer, "lecturer", _("主讲人"), found, required=False, max_len=60)
+    found += _secretary_lecture_problems(kind, clean_lecturer, bool(lecturer_is_secretary))
     _sane_time(starts_at, "starts_at", found)
     if ends_at is not None:
         _sane_time(ends_at, "ends_at", found)
@@ -181,6 +229,7 @@ def do_create_meeting(
         topic=clean_topic,
         place=clean_place,
         lecturer=clean_lecturer,
+        lecturer_is_secretary=bool(lecturer_is_secretary),
         starts_at=starts_at,
         ends_at=ends_at,
         held_on=timezone.localdate(starts_at),
@@ -201,7 +250,7 @@ def do_create_meeting(
     return meeting
 
 
-EDITABLE = ("topic", "place", "lecturer", "minutes", "starts_at", "ends_at")
+EDITABLE = ("topic", "place", "lecturer", "lecturer_is_secretary", "minutes", "starts_at", "ends_at")
 
 
 @transaction.atomic
@@ -224,6 +273,14 @@ def do_update_meeting(meeting: Meeting, *, actor: Any, **changes: Any) -> Meetin
     if "lecturer" in changes:
         changes["lecturer"] = _text(
             changes["lecturer"], "lecturer", _("主讲人"), found, required=False, max_len=60
+        )
+    if "lecturer_is_secretary" in changes:
+        changes["lecturer_is_secretary"] = bool(changes["lecturer_is_secretary"])
+    if {"lecturer", "lecturer_is_secretary"} & set(changes):
+        found += _secretary_lecture_problems(
+            meeting.kind,
+            changes.get("lecturer", meeting.lecturer),
+            changes.get("lecturer_is_secretary", meeting.lecturer_is_secretary),
         )
     if "minutes" in changes:
         changes["minutes"] = _text(
@@ -301,7 +358,13 @@ def do_record_attendance(
         changed.append(row)
     raise_if_any(found)
     Attendance.objects.bulk_update(changed, ["status", "reason", "method", "signed_in_at"])
-    audit(actor, "meeting.attendance", meeting, changed=len(changed))
+    # A correction after the meeting was recorded as held reassesses its quorum (inside this
+    # transaction: a refused correction leaves the attendance as it was).
+    requorum = meeting.status == MeetingStatus.HELD and bool(changed) and _assess_quorum(meeting, found)
+    raise_if_any(found)
+    if requorum:
+        meeting.save(update_fields=QUORUM_FIELDS)
+    audit(actor, "meeting.attendance", meeting, changed=len(changed), quorate=meeting.quorate)
     return len(changed)
 
 
@@ -309,7 +372,8 @@ def do_record_attendance(
 def do_close_meeting(meeting: Meeting, *, actor: Any, now: datetime | None = None) -> Meeting:
     """Mark the meeting as held: it has started, its minutes are written, every expected
     attendee is accounted for, and no vote or election is still open. Only then does the
-    compliance report count it."""
+    compliance report count it — and, for a 支部党员大会 or a 支委会, only with its quorum
+    (支部工作条例 第十一条, 第十二条): one without is recorded as held but not quorate."""
     require(actor, MANAGE, meeting.organization)
     meeting = _locked_meeting(meeting)
     now = now or timezone.now()
@@ -334,10 +398,12 @@ def do_close_meeting(meeting: Meeting, *, actor: Any, now: datetime | None = Non
         or meeting.elections.filter(status=PollStatus.OPEN).exists()
     ):
         found.append(Violation("poll_open", _("还有未结束的表决或选举。"), field="votes"))
+    if not pending:
+        _assess_quorum(meeting, found)
     raise_if_any(found)
     meeting.status, meeting.closed_at = MeetingStatus.HELD, now
-    meeting.save(update_fields=["status", "closed_at"])
-    audit(actor, "meeting.close", meeting, held_on=meeting.held_on)
+    meeting.save(update_fields=["status", "closed_at", *QUORUM_FIELDS])
+    audit(actor, "meeting.close", meeting, held_on=meeting.held_on, quorate=meeting.quorate)
     return meeting
 
 

@@ -27,7 +27,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Meeting)
 class MeetingAdmin(ReadOnlyAdmin):
-    list_display = ("held_on", "kind", "topic", "organization", "status")
+    list_display = ("held_on", "kind", "topic", "organization", "status", "quorate")
     list_filter = ("kind", "status")
     search_fields = ("topic",)
     date_hierarchy = "held_on"

@@ -55,6 +55,7 @@ def _summary(m: Meeting, my: dict[int, str]) -> dict[str, Any]:
         "expected": m.n_expected,
         "present": m.n_present,
         "my_attendance": my.get(m.pk),
+        "quorate": m.quorate,
     }
 
 
@@ -126,6 +127,11 @@ def get_meeting(request: HttpRequest, meeting_id: Path[PK]):
     return {
         **_summary(m, _mine(actor, [m.pk])),
         "lecturer": m.lecturer,
+        "lecturer_is_secretary": m.lecturer_is_secretary,
+        "quorum_base": m.quorum_base,
+        "quorum_present": m.quorum_present,
+        "quorum_needed": m.quorum_needed,
+        "quorum_source": m.quorum_source,
         "minutes": m.minutes if staff else None,
         "absent": counts[AttendanceStatus.ABSENT],
         "leave": counts[AttendanceStatus.LEAVE],

@@ -62,6 +62,11 @@ class MeetingForm(forms.Form):
     lecturer = forms.CharField(
         label=_("主讲人"), max_length=60, required=False, help_text=_("党课填写讲课人")
     )
+    lecturer_is_secretary = forms.BooleanField(
+        label=_("主讲人是本支部书记"),
+        required=False,
+        help_text=_("只用于党课：支部书记每年至少讲 1 次党课。"),
+    )
     attendees = MembersField(
         queryset=None,
         label=_("参加人员"),
@@ -81,6 +86,11 @@ class MeetingEditForm(forms.Form):
     starts_at = forms.DateTimeField(label=_("开始时间"), widget=DateTimeInput())
     ends_at = forms.DateTimeField(label=_("结束时间"), widget=DateTimeInput(), required=False)
     lecturer = forms.CharField(label=_("主讲人"), max_length=60, required=False)
+    lecturer_is_secretary = forms.BooleanField(
+        label=_("主讲人是本支部书记"),
+        required=False,
+        help_text=_("只用于党课：支部书记每年至少讲 1 次党课。"),
+    )
     minutes = forms.CharField(
         label=_("会议记录"),
         widget=forms.Textarea(attrs={"rows": 12}),

@@ -77,6 +77,14 @@ class Meeting(models.Model):
     compliance report counts by it. `held_on` is the Shanghai date of `starts_at`. The
     expected attendees are the Attendance rows, taken from the roster when the meeting is
     created. `signin_key` keys the rotating sign-in codes of this meeting only.
+
+    Quorum (支部工作条例 第十一条 for the 支部党员大会, 第十二条 for the 支委会) is assessed when
+    the meeting is recorded as held, and again whenever its attendance is corrected: `quorate`
+    is None for the other kinds (and for meetings held before the check existed). A meeting
+    without its quorum stays on record — the record proves what happened — but is not counted
+    as held in the compliance report. `lecturer_is_secretary`: the 党课 was given by the
+    branch's own secretary (第十五条: at least once a year), as the record states it on the day;
+    the platform's role grants are no history of who was secretary when.
     """
 
     organization = models.ForeignKey(
@@ -95,6 +103,7 @@ class Meeting(models.Model):
     ends_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     held_on = models.DateField(_("日期"), editable=False)
     lecturer = models.CharField(_("主讲人"), max_length=60, blank=True)
+    lecturer_is_secretary = models.BooleanField(_("主讲人是本支部书记"), default=False)
     status = models.CharField(
         _("状态"), max_length=20, choices=MeetingStatus.choices, default=MeetingStatus.PLANNED
     )
@@ -105,6 +114,13 @@ class Meeting(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    quorate = models.BooleanField(_("达到法定人数"), null=True, blank=True)
+    # What the quorum was computed from, kept as it was then: committee size and voting rights
+    # change later, the record must not.
+    quorum_base = models.PositiveIntegerField(_("应到人数（法定人数基数）"), default=0)
+    quorum_present = models.PositiveIntegerField(_("实到人数（计入法定人数）"), default=0)
+    quorum_needed = models.PositiveIntegerField(_("法定人数（至少）"), default=0)
+    quorum_source = models.CharField(_("法定人数依据"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = _("会议")

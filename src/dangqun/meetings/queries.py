@@ -219,6 +219,41 @@ def attendance_counts(meeting: Meeting) -> dict[str, int]:
     return counts
 
 
+def meeting_quorum(meeting: Meeting, rules: RuleSet | None = None) -> R.Quorum | None:
+    """The quorum of a 支部党员大会 or 支委会 from its attendance as recorded now; None for the
+    kinds without a quorum rule.
+
+    支部党员大会: the members with a vote on the day (entitled_voters) and those of them present.
+    支委会: the platform knows how many 委员 a branch has (Organization.committee_size, kept
+    by orgs) but not who they are (PartyMember.post is free text), so the committee is the
+    meeting's expected attendees — and never fewer than the branch's committee size, so that
+    leaving absent 委员 off the list cannot make a meeting quorate.
+    """
+    if meeting.kind not in (MeetingKind.BRANCH_ASSEMBLY, MeetingKind.COMMITTEE):
+        return None
+    rules = rules or rules_for(meeting.branch, meeting.held_on)
+    if meeting.kind == MeetingKind.BRANCH_ASSEMBLY:
+        entitled = entitled_voters(meeting.branch, meeting.held_on)
+        present_ids = present_member_ids(meeting)
+        return R.assembly_quorum(len(entitled), sum(1 for m in entitled if m.pk in present_ids), rules)
+    counts = attendance_counts(meeting)
+    base = max(counts["total"], meeting.branch.committee_size)
+    return R.committee_quorum(base, counts[AttendanceStatus.PRESENT], rules)
+
+
+def recorded_quorum(meeting: Meeting) -> R.Quorum | None:
+    """The quorum as stored when the meeting was recorded as held (None when not assessed)."""
+    if meeting.quorate is None:
+        return None
+    return R.Quorum(
+        meeting.quorum_base,
+        meeting.quorum_present,
+        meeting.quorum_needed,
+        meeting.quorate,
+        meeting.quorum_source,
+    )
+
+
 # --- rotating sign-in codes -------------------------------------------------------------------
 
 
@@ -356,19 +391,31 @@ def compliance_report(
         groups.setdefault(parent_id, []).append((pk, name))
 
     held: dict[int, dict[tuple[str, int | None, int], int]] = {pk: {} for pk in ids}
+    failed: dict[int, dict[tuple[str, int | None, int], int]] = {pk: {} for pk in ids}
+    # A meeting held without its quorum is on record but counts for nothing; None (no quorum
+    # rule, or held before the check existed) counts.
+    counted = Q(quorate=True) | Q(quorate__isnull=True)
     rows = (
         Meeting.objects.filter(
             branch_id__in=ids, status=MeetingStatus.HELD, held_on__gte=year_first, held_on__lte=q_last
         )
         .annotate(month=ExtractMonth("held_on"))
         .values_list("branch_id", "kind", "organization_id", "month")
-        .annotate(n=Count("id"))
+        .annotate(
+            n=Count("id", filter=counted),
+            nq=Count("id", filter=Q(quorate=False)),
+            by_secretary=Count("id", filter=counted & Q(lecturer_is_secretary=True)),
+        )
         .order_by()
     )
-    for branch, kind, org_id, month, n in rows:
+    for branch, kind, org_id, month, n, nq, by_secretary in rows:
         owner = org_id if kind == MeetingKind.GROUP else None
         key = (kind, owner, month)
         held[branch][key] = held[branch].get(key, 0) + n
+        failed[branch][key] = failed[branch].get(key, 0) + nq
+        if kind == MeetingKind.LECTURE and by_secretary:
+            mine = (R.SECRETARY_LECTURE, None, month)
+            held[branch][mine] = held[branch].get(mine, 0) + by_secretary
 
     attendance: dict[int, dict[str, tuple[int, int, int]]] = {pk: {} for pk in ids}
     for branch, kind, expected, present, leave in (
@@ -425,6 +472,7 @@ def compliance_report(
             held=held[branch.pk],
             attendance=attendance[branch.pk],
             rules=rulesets[branch.pk],
+            not_quorate=failed[branch.pk],
         )
         reports.append(BranchReport(branch, items))
     return reports

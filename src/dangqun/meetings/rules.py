@@ -184,6 +184,68 @@ def vote_outcome(
 
 
 # ---------------------------------------------------------------------------------------------
+# Quorum of a meeting recorded as held (支部工作条例 第十一条, 第十二条)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quorum:
+    """Whether a meeting had its quorum: `present` of `base` against `needed` (the smallest
+    number strictly more than the rule's share). `violation` says why not, with its source."""
+
+    base: int
+    present: int
+    needed: int
+    quorate: bool
+    source: str
+    violation: Violation | None = None
+
+
+def assembly_quorum(entitled: int, present: int, rules: RuleSet) -> Quorum:
+    """支部党员大会: more than half of the members with a vote present (the same arithmetic as a
+    vote, members.rules.branch_meeting_result); probationary members do not count."""
+    key = "party.vote.quorum_fraction"
+    result = branch_meeting_result(entitled, present, 0, rules=rules)
+    violation = None
+    if not result.quorum:
+        violation = _violation(
+            rules,
+            key,
+            "meeting_no_quorum",
+            _(
+                "到会有表决权的党员 %(p)d 人，未超过应到会 %(e)d 人的%(f)s（至少 %(n)d 人）："
+                "会议未达到法定人数，不能作出决定，不计入召开次数。"
+            )
+            % {"p": present, "e": entitled, "f": _frac(fraction(rules[key])), "n": result.quorum_needed},
+            "attendance",
+        )
+    return Quorum(entitled, present, result.quorum_needed, result.quorum, rules.source(key), violation)
+
+
+def committee_quorum(members: int, present: int, rules: RuleSet) -> Quorum:
+    """支委会: more than half of the committee members present ("半数以上委员到会方可进行",
+    read as strictly more than half, like every quorum here): 3 of 5 is a quorum, 2 of 4 not."""
+    key = "meetings.committee.quorum_fraction"
+    share = fraction(rules[key])
+    needed = more_than(members, share)
+    quorate = members > 0 and Fraction(present) > members * share
+    violation = None
+    if not quorate:
+        violation = _violation(
+            rules,
+            key,
+            "meeting_no_quorum",
+            _(
+                "到会委员 %(p)d 人，未超过应到 %(e)d 人的%(f)s（至少 %(n)d 人）："
+                "支委会未达到法定人数，不能作出决定，不计入召开次数。"
+            )
+            % {"p": present, "e": members, "f": _frac(share), "n": needed},
+            "attendance",
+        )
+    return Quorum(members, present, needed, quorate, rules.source(key), violation)
+
+
+# ---------------------------------------------------------------------------------------------
 # Elections (members.rules.election_result does the arithmetic)
 # ---------------------------------------------------------------------------------------------
 
@@ -474,6 +536,16 @@ class Frequency:
     per: str = ""  # "member": every member, once per period (谈心谈话)
 
 
+# A duty of the report that is not a kind of meeting: the secretary's own 党课 (第十五条),
+# counted from the 党课 recorded as given by the branch's secretary.
+SECRETARY_LECTURE = "secretary_lecture"
+DUTIES = [*MeetingKind.values, SECRETARY_LECTURE]
+
+
+def duty_label(kind: str) -> str:
+    return str(MeetingKind(kind).label) if kind in MeetingKind.values else _("书记讲党课")
+
+
 def frequency(kind: str, rules: RuleSet) -> Frequency:
     value = rules[f"meetings.frequency.{kind}"]
     return Frequency(value["period"], int(value["times"]), value.get("per", ""))
@@ -496,6 +568,8 @@ class PeriodCheck:
     held: int
     required: int
     state: str
+    not_quorate: int = 0  # meetings held without their quorum: on record, not counted
+    note: str = ""
 
 
 @dataclass
@@ -552,22 +626,27 @@ def assess_compliance(
     held: Mapping[tuple[str, int | None, int], int],
     attendance: Mapping[str, tuple[int, int, int]],
     rules: RuleSet,
+    not_quorate: Mapping[tuple[str, int | None, int], int] | None = None,
 ) -> list[ComplianceItem]:
-    """One item per kind of meeting: the periods of the rule that touch this quarter, how many
-    were held in each (counted from the period's start up to the quarter's end), and the
-    attendance of the meetings held in the quarter.
+    """One item per kind of meeting, and one for the secretary's own 党课: the periods of the
+    rule that touch this quarter, how many were held in each (counted from the period's start
+    up to the quarter's end), and the attendance of the meetings held in the quarter.
 
-    `held[(kind, group_id or None, month)]`: meetings held in that month of `year`.
+    `held[(kind, group_id or None, month)]`: meetings held in that month of `year` WITH their
+    quorum (or without a quorum rule); `held[("secretary_lecture", None, month)]`: 党课 given
+    by the secretary. `not_quorate[...]`: meetings held without their quorum — they count for
+    nothing, the period names them as its reason.
     `attendance[kind]`: (expected, present, on leave) over the quarter's held meetings.
     """
+    not_quorate = not_quorate or {}
     q_first, q_last = quarter_bounds(year, quarter)
     # The report speaks as of the quarter's end (or today, in a running quarter): a yearly duty
     # is not missing in a second-quarter report.
     today = min(today, q_last + timedelta(days=1))
     items = []
-    for kind in MeetingKind.values:
+    for kind in DUTIES:
         freq = frequency(kind, rules)
-        item = ComplianceItem(kind, str(MeetingKind(kind).label), ComplianceState.OK)
+        item = ComplianceItem(kind, duty_label(kind), ComplianceState.OK)
         item.source = rules.source(f"meetings.frequency.{kind}")
         item.expected, item.present, item.leave = attendance.get(kind, (0, 0, 0))
         span = PERIOD_MONTHS.get(freq.period, 3)
@@ -604,10 +683,9 @@ def assess_compliance(
             month = (q_first.month - 1) // span * span + 1
             while month <= q_last.month:
                 p_first, p_last = date(year, month, 1), _month_end(year, month + span - 1)
-                count = sum(
-                    held.get((kind, owner_id, m), 0)
-                    for m in range(month, min(month + span, q_last.month + 1))
-                )
+                months = range(month, min(month + span, q_last.month + 1))
+                count = sum(held.get((kind, owner_id, m), 0) for m in months)
+                failed = sum(not_quorate.get((kind, owner_id, m), 0) for m in months)
                 if span == 1:
                     label = _("%(m)d月") % {"m": month}
                 elif span == 3:
@@ -618,11 +696,13 @@ def assess_compliance(
                     label = _("%(y)d年（截至本季度末）") % {"y": year}
                 if owner_name:
                     label = f"{owner_name} {label}"
-                item.periods.append(
-                    PeriodCheck(
-                        label, count, freq.times, _state_of(count, freq.times, p_last, p_first, today)
-                    )
+                check = PeriodCheck(
+                    label, count, freq.times, _state_of(count, freq.times, p_last, p_first, today)
                 )
+                if failed:
+                    check.not_quorate = failed
+                    check.note = _("%(n)d 次会议未达到法定人数，不计入") % {"n": failed}
+                item.periods.append(check)
                 month += span
         item.state = _overall(item.periods)
         items.append(item)

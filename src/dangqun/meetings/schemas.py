@@ -38,6 +38,11 @@ class MeetingOut(Schema):
     expected: int = Field(..., description="应到人数")
     present: int = Field(..., description="实到人数")
     my_attendance: str | None = Field(None, description="本人的出席情况（本人在应到名单中时）")
+    quorate: bool | None = Field(
+        None,
+        description="是否达到法定人数：支部党员大会、支委会登记为已召开时核定；未达到的会议不计入落实情况；"
+        "其他会议和未核定的为空",
+    )
 
 
 class MeetingPageOut(Schema):
@@ -73,6 +78,13 @@ class ElectionBriefOut(Schema):
 
 class MeetingDetailOut(MeetingOut):
     lecturer: str
+    lecturer_is_secretary: bool = Field(..., description="党课的主讲人是本支部书记（支部工作条例 第十五条）")
+    quorum_base: int = Field(
+        ..., description="法定人数基数：应到会有表决权的党员（党员大会）或委员（支委会）"
+    )
+    quorum_present: int = Field(..., description="计入法定人数的实到人数")
+    quorum_needed: int = Field(..., description="达到法定人数至少须到会的人数（超过半数）")
+    quorum_source: str = Field(..., description="法定人数的依据")
     minutes: str | None = Field(None, description="会议记录（仅管理和查看本组织的工作人员可见）")
     absent: int
     leave: int
@@ -159,13 +171,15 @@ class ComplianceFilters(Schema):
 
 class PeriodOut(Schema):
     label: str
-    held: int
+    held: int = Field(..., description="已召开且计入的次数（未达到法定人数的会议不计入）")
     required: int
     state: str
+    not_quorate: int = Field(0, description="已召开但未达到法定人数、不计入的会议数")
+    note: str = ""
 
 
 class ComplianceItemOut(Schema):
-    kind: str
+    kind: str = Field(..., description="会议类型，或 secretary_lecture（支部书记本人讲党课，每年至少 1 次）")
     label: str
     state: str
     state_label: str

@@ -162,6 +162,7 @@ def meeting_create(request: HttpRequest) -> HttpResponse:
                 starts_at=data["starts_at"],
                 ends_at=data["ends_at"],
                 lecturer=data["lecturer"],
+                lecturer_is_secretary=data["lecturer_is_secretary"],
                 attendee_ids=[m.pk for m in data["attendees"]],
                 actor=user,
             )
@@ -171,6 +172,15 @@ def meeting_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("已登记会议“%(topic)s”。") % {"topic": meeting.topic})
             return redirect("meetings:detail", pk=meeting.pk)
     return render(request, "meetings/create.html", {"form": form})
+
+
+def _quorum(meeting: Meeting) -> R.Quorum | None:
+    """As recorded when held; while planned, a preview from the attendance so far."""
+    if meeting.status == MeetingStatus.HELD:
+        return queries.recorded_quorum(meeting)
+    if meeting.status == MeetingStatus.PLANNED:
+        return queries.meeting_quorum(meeting)
+    return None
 
 
 @login_required
@@ -189,6 +199,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "staff": staff,
         "mine": mine,
         "counts": queries.attendance_counts(meeting),
+        "quorum": _quorum(meeting),
         "attendance": list(meeting.attendance.select_related("member")) if staff else [],
         "attachments": list(meeting.attachments.all()) if staff else [],
         "votes": list(meeting.votes.select_related("subject_member")),
@@ -208,7 +219,7 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.access_managed_meeting(request.user, pk)
     initial = {
         name: getattr(meeting, name)
-        for name in ("topic", "place", "starts_at", "ends_at", "lecturer", "minutes")
+        for name in ("topic", "place", "starts_at", "ends_at", "lecturer", "lecturer_is_secretary", "minutes")
     }
     for name in ("starts_at", "ends_at"):
         if initial[name]:
