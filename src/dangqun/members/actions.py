@@ -545,6 +545,9 @@ def do_extend_probation(
         found.append(Violation("reason_required", _("请填写延长预备期的原因。"), field="reason"))
     if not (approved_by or "").strip():
         found.append(Violation("approver_required", _("请填写批准的上级党组织。"), field="approved_by"))
+    elif len(approved_by.strip()) > 120:
+        # The column holds 120 characters: refused here rather than a database error (PostgreSQL).
+        found.append(Violation("approver_too_long", _("批准机关不能超过 120 个字。"), field="approved_by"))
     raise_if_any(found)
     previous = member.probation_ends_on or R.probation_end(state.date_of(15), rules, state.extension_months)
     new_end = R.add_months(previous, months)

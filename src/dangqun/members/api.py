@@ -33,6 +33,8 @@ from .schemas import (
     CancelProbationIn,
     CancelProbationOut,
     DuesQuoteOut,
+    ExtendProbationIn,
+    ExtendProbationOut,
     MemberFilters,
     MemberOut,
     MemberPageOut,
@@ -328,6 +330,44 @@ def cancel_probation(request: HttpRequest, member_id: Path[PK], data: CancelProb
             "approved_by": record.approved_by,
             "reason": record.reason,
             "probation_ends_on": record.probation_ends_on,
+            "member_status": record.member.status,
+            "member_status_label": str(Status(record.member.status).label),
+        },
+    )
+
+
+@router.post(
+    "/members/{member_id}/probation/extend",
+    response={201: ExtendProbationOut, **ERRORS},
+    summary="延长预备期",
+)
+def extend_probation(request: HttpRequest, member_id: Path[PK], data: ExtendProbationIn):
+    """A probationary member only, once, by 6–12 months (the rule set's values); the 支部大会
+    after admission and before the full-membership discussion, the approval not before the
+    meeting; the reason recorded. The end of probation, and so the full-membership date, moves
+    by the months. Every broken rule comes back at once in details.violations (422)."""
+    m = queries.access_member(request.auth, member_id)
+    record = actions.do_extend_probation(
+        m,
+        months=data.months,
+        meeting_on=data.meeting_on,
+        approved_on=data.approved_on,
+        approved_by=data.approved_by,
+        reason=data.reason,
+        actor=request.auth,
+    )
+    return HttpStatus(
+        201,
+        {
+            "id": record.pk,
+            "member_id": record.member_id,
+            "months": record.months,
+            "meeting_on": record.meeting_on,
+            "approved_on": record.approved_on,
+            "approved_by": record.approved_by,
+            "reason": record.reason,
+            "previous_end": record.previous_end,
+            "probation_ends_on": record.new_end,
             "member_status": record.member.status,
             "member_status_label": str(Status(record.member.status).label),
         },

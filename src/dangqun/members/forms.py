@@ -281,6 +281,18 @@ class StepForm(forms.Form):
         return out
 
 
+class ProbationExtendForm(forms.Form):
+    """延长预备期: the months, the 支部大会 and the higher approval, the reason. The field only
+    keeps the number sane (1–120); the range is the rule's (rules.check_extension, the rule set's
+    6–12), so that the page says which range applies and on what authority."""
+
+    months = forms.IntegerField(label=_("延长月数"), min_value=1, max_value=120)
+    meeting_on = forms.DateField(label=_("支部大会日期"), widget=DateInput())
+    approved_on = forms.DateField(label=_("上级党委批准日期"), widget=DateInput())
+    approved_by = forms.CharField(label=_("批准机关"), max_length=120)
+    reason = forms.CharField(label=_("原因"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
+
+
 class ProbationCancelForm(forms.Form):
     """取消预备党员资格: the 支部大会 and the higher approval, like an extension of probation."""
 

@@ -97,9 +97,11 @@ class LedgerRow:
     branch_id: int
     due: Decimal | None  # this month's amount; None when the year's rate is not set yet
     paid: bool
-    arrears_months: int  # unpaid months in the window (this month included)
+    arrears_months: int  # unpaid months in the window (this month included, even if still running)
     arrears_amount: Decimal  # their amounts, where the year's rate is set
-    suspected_lapse: bool  # 6+ consecutive unpaid months: a flag for the branch, never a status
+    # 6+ consecutive unpaid complete months: a flag for the branch, never a status. The running
+    # month (its dues can be paid until its last day) is in arrears_months, never in the run.
+    suspected_lapse: bool
     # The longest run of complete months in the window without a meeting attended, and the same
     # flag for it (party.md §5: organizational life); the running month is never counted.
     life_gap_months: int = 0
@@ -228,6 +230,9 @@ def dues_ledger(
     A member owes from the month of the 支部大会 that admitted them (probationary members pay
     from that day, 党费规定 一(一)5). `lapse_months` defaults to the national
     party.dues.arrears_flag_months (a ledger spans branches; per-branch overrides are not applied).
+    That many consecutive unpaid complete months raise the flag: the running month (`today`
+    decides which one it is) counts in arrears_months but not in the run, as its dues can still
+    be paid until its last day.
 
     The same threshold flags the complete months of the window without organizational life
     (party.md §5; 党章 第九条 names both): counted from the later of admission (or the transfer
@@ -238,8 +243,10 @@ def dues_ledger(
     first = this - window_months + 1
     if lapse_months is None:
         lapse_months = ruleset_for(None, month, prefix="party.dues.")["party.dues.arrears_flag_months"]
-    life_this = _mi(last_complete_month(month, today or timezone.localdate()))
-    life = life_facts(_from_mi(first), _from_mi(life_this), branch_ids=branch_ids)
+    # Both reasons of the flag count complete months only: `month` itself while it is running
+    # (or a month still to come) shows as unpaid but is never part of a run.
+    complete = _mi(last_complete_month(month, today or timezone.localdate()))
+    life = life_facts(_from_mi(first), _from_mi(complete), branch_ids=branch_ids)
     members = PartyMember.objects.filter(status__in=MEMBER_STATUSES)
     rates = DuesRate.objects.filter(year__gte=first // 12, year__lte=month.year)
     payments = DuesPayment.objects.filter(period_end__gte=_from_mi(first), period_start__lte=month)
@@ -267,7 +274,7 @@ def dues_ledger(
         start = max(first, _mi(start_day)) if start_day else first
         paid_months = covered.get(member_id, ())
         unpaid = [i for i in range(start, this + 1) if i not in paid_months]
-        best = _longest_run(unpaid)
+        best = _longest_run([i for i in unpaid if i <= complete])
         due = amount.get((member_id, month.year)) if start <= this else zero
         arrears_amount = sum((amount.get((member_id, i // 12), zero) for i in unpaid), zero)
         life_gap = 0
@@ -277,7 +284,7 @@ def dues_ledger(
             belongs = max(start_day, joined) if joined else start_day
             life_start = max(first, _mi(member_rules.first_whole_month(belongs)), _mi(records_from))
             went = life.attended.get(member_id, ())
-            life_gap = _longest_run([i for i in range(life_start, life_this + 1) if i not in went])
+            life_gap = _longest_run([i for i in range(life_start, complete + 1) if i not in went])
         row = LedgerRow(
             member_id,
             branch_id,

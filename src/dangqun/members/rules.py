@@ -1404,12 +1404,18 @@ def longest_run(months: Iterable[date]) -> tuple[int, date | None, date | None]:
     return best
 
 
-def lapse_flag(arrears: Iterable[date], rules: RuleSet) -> Violation | None:
+def lapse_flag(arrears: Iterable[date], rules: RuleSet, *, through: date | None = None) -> Violation | None:
     """6 consecutive months without paying: "疑似自行脱党" for the branch (党章 第九条).
 
+    Only complete months count: pass `through`, the last complete month (the one before the
+    running month), and later months are left out — the running month's dues can still be paid
+    until its last day, so it is "not yet paid", never part of the run (like life_lapse_flag).
     A flag only: the branch meeting decides, the software never changes a status for it.
     """
     key = "party.dues.arrears_flag_months"
+    if through is not None:
+        end = month_of(through)
+        arrears = [m for m in arrears if month_of(m) <= end]
     run, first, last = longest_run(arrears)
     if run < rules[key]:
         return None

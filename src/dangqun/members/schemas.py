@@ -166,3 +166,28 @@ class CancelProbationOut(Schema):
     probation_ends_on: date | None = Field(None, description="原预备期满日期")
     member_status: str = Field(..., description="取消后的身份：disqualified 取消预备党员资格")
     member_status_label: str
+
+
+class ExtendProbationIn(Schema):
+    """延长预备期: by how many months, the 支部大会 decision and the higher committee's approval,
+    with the reason (党章 第七条: once, 6–12 months)."""
+
+    months: int = Field(..., ge=1, le=120, description="延长月数（按规则为 6—12 个月，只能延长一次）")
+    meeting_on: date = Field(..., description="作出延长决定的支部大会日期")
+    approved_on: date = Field(..., description="上级党委批准日期（不早于支部大会日期）")
+    approved_by: Text = Field(..., max_length=120, description="批准的上级党委")
+    reason: Text = Field(..., max_length=2000, description="延长预备期的原因")
+
+
+class ExtendProbationOut(Schema):
+    id: int
+    member_id: int
+    months: int
+    meeting_on: date
+    approved_on: date
+    approved_by: str
+    reason: str
+    previous_end: date = Field(..., description="原预备期满日期")
+    probation_ends_on: date = Field(..., description="延长后的预备期满日期（转正日期随之顺延）")
+    member_status: str = Field(..., description="身份：仍为 probationary 预备党员")
+    member_status_label: str

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/steps/", views.record_step, name="record_step"),
     path("<int:pk>/probation/cancel/", views.cancel_probation, name="probation_cancel"),
+    path("<int:pk>/probation/extend/", views.extend_probation, name="probation_extend"),
     path("<int:pk>/evidence/<int:evidence_id>/", views.evidence, name="evidence"),
     # Transfers, introduction letters, flowing members (views_transfers.py)
     path("branch/<int:org_id>/transfers/", views_transfers.branch, name="transfers_branch"),

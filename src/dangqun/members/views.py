@@ -43,7 +43,7 @@ from dangqun.orgs.models import Organization
 
 from . import queries
 from . import rules as R
-from .actions import do_cancel_probation, do_record_step, do_register_applicant
+from .actions import do_cancel_probation, do_extend_probation, do_record_step, do_register_applicant
 from .choices import DuesCategory, Status, StepState
 from .exporting import XLSX_CONTENT_TYPE, export_filename, export_roster
 from .forms import (
@@ -51,6 +51,7 @@ from .forms import (
     ImportConfirmForm,
     ImportUploadForm,
     ProbationCancelForm,
+    ProbationExtendForm,
     RegisterApplicantForm,
     RosterFilterForm,
     StepForm,
@@ -351,6 +352,7 @@ def _member_context(
         done = sum(1 for e in stage_entries if e["entry"].state == StepState.DONE)
         stages.append({"number": number, "name": name, "entries": stage_entries, "done": done})
     closed = member.status in R.CLOSED
+    extensions = list(member.probation_extensions.all())
     if can_change and not closed and form is None:
         step = _default_step(entries, request.GET.get("step"))
         if step is not None:
@@ -363,9 +365,13 @@ def _member_context(
         "standing": member.party_standing_years(today),
         "stages": stages,
         "steps": list(member.steps.all()),
-        "extensions": list(member.probation_extensions.all()),
+        "extensions": extensions,
         "cancellation": _cancellation(member),
         "can_cancel": can_change and member.status == Status.PROBATIONARY,
+        # Offered while an extension is still possible (party.dev.extension_max_times, once).
+        "can_extend": can_change
+        and member.status == Status.PROBATIONARY
+        and len(extensions) < rules["party.dev.extension_max_times"],
         "contacts": [link.person for link in member.contact_links.all()],
         "introducers": [link.person for link in member.introducer_links.all()],
         "form": form,
@@ -472,6 +478,51 @@ def cancel_probation(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "members/probation_cancel.html",
+        {"member": member, "form": form, "status_label": Status(member.status).label},
+    )
+
+
+@scoped
+@require_http_methods(["GET", "POST"])
+def extend_probation(request: HttpRequest, pk: int) -> HttpResponse:
+    """延长预备期 through actions.do_extend_probation: the months, the 支部大会 date, the higher
+    committee's approval date and name, the reason; every broken rule beside its field."""
+    member, can_change = queries.access_member_page(request.user, pk)
+    if not can_change:
+        raise PermissionDenied
+    rules = ruleset_for(member.branch, timezone.localdate(), prefix="party.dev.")
+    form = ProbationExtendForm(request.POST or None)
+    form.fields["months"].help_text = _("延长 %(lo)s 至 %(hi)s 个月，预备期只能延长 %(n)s 次。") % {
+        "lo": rules["party.dev.extension_min_months"],
+        "hi": rules["party.dev.extension_max_months"],
+        "n": rules["party.dev.extension_max_times"],
+    }
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            extension = do_extend_probation(
+                member,
+                months=data["months"],
+                meeting_on=data["meeting_on"],
+                approved_on=data["approved_on"],
+                approved_by=data["approved_by"],
+                reason=data["reason"],
+                actor=request.user,
+            )
+        except RuleViolation as exc:
+            if exc.status != 422:
+                raise
+            add_violations(form, exc.violations)
+        else:
+            messages.success(
+                request,
+                _("已登记%(name)s延长预备期 %(m)s 个月，预备期满日期改为 %(d)s。")
+                % {"name": member.name, "m": extension.months, "d": extension.new_end.isoformat()},
+            )
+            return redirect("members:detail", pk=member.pk)
+    return render(
+        request,
+        "members/probation_extend.html",
         {"member": member, "form": form, "status_label": Status(member.status).label},
     )
 

@@ -127,7 +127,9 @@ def _member_context(
         "payments": payments[:PAYMENTS_SHOWN],
         "unpaid": unpaid,
         "unpaid_labels": [R.month_label(m) for m in unpaid],
-        "lapse": R.lapse_flag(unpaid, rules),
+        # The running month is listed as unpaid but never counts toward the flag (complete
+        # months only, as the monthly job and the organizational-life flag count them).
+        "lapse": R.lapse_flag(unpaid, rules, through=queries.last_complete_month(today, today)),
         # The other reason of the same flag (party.md §5): no organizational life recorded.
         "life_lapse": R.life_lapse_flag(queries.member_months_without_life(member, today), rules),
         "large_yuan": rules["party.dues.large_payment_yuan"],
