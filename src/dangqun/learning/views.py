@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from dangqun.core import errors
@@ -545,8 +545,8 @@ def bulletin(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 class RssFeed(Feed):
-    title = _lazy("党群服务平台 · 学习推送")
-    description = _lazy("经审核发布的学习与工作动态")
+    title = gettext_lazy("党群服务平台 · 学习推送")
+    description = gettext_lazy("经审核发布的学习与工作动态")
 
     def link(self) -> str:
         return reverse("learning:rss")

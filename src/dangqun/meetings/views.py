@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from dangqun.core import errors
@@ -765,19 +765,19 @@ STEP_FIELDS = {
 
 
 DATA_LABELS = {
-    "proposal": _lazy("提议内容"),
-    "opinion": _lazy("两委商议意见"),
-    "plan_sent_on": _lazy("方案送达党员日期"),
-    "entitled": _lazy("应到会党员"),
-    "present": _lazy("到会"),
-    "in_favour": _lazy("赞成"),
-    "body": _lazy("决议机构"),
-    "by_households": _lazy("按户的代表计算到会"),
-    "notice_on": _lazy("通知日期"),
-    "total": _lazy("应到"),
-    "resolution": _lazy("决议内容"),
-    "result": _lazy("实施结果"),
-    "place": _lazy("公开方式或地点"),
+    "proposal": gettext_lazy("提议内容"),
+    "opinion": gettext_lazy("两委商议意见"),
+    "plan_sent_on": gettext_lazy("方案送达党员日期"),
+    "entitled": gettext_lazy("应到会党员"),
+    "present": gettext_lazy("到会"),
+    "in_favour": gettext_lazy("赞成"),
+    "body": gettext_lazy("决议机构"),
+    "by_households": gettext_lazy("按户的代表计算到会"),
+    "notice_on": gettext_lazy("通知日期"),
+    "total": gettext_lazy("应到"),
+    "resolution": gettext_lazy("决议内容"),
+    "result": gettext_lazy("实施结果"),
+    "place": gettext_lazy("公开方式或地点"),
 }
 
 
