@@ -207,6 +207,30 @@ def setup(users: int) -> tuple[str, list[str]]:
     return code, tokens
 
 
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by gunicorn (master and workers), by PostgreSQL's processes on this
+    machine, and stolen from this VM: throughput swings with the machine, CPU per request less."""
+    import psutil
+
+    def used(procs) -> float:
+        total = 0.0
+        for proc in procs:
+            try:
+                t = proc.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass  # a process ended meanwhile
+        return total
+
+    server = psutil.Process(server_pid)
+    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] in ("postgres", "postmaster")]
+    return {
+        "gunicorn": used([server, *server.children(recursive=True)]),
+        "postgres": used(postgres),
+        "steal": getattr(psutil.cpu_times(), "steal", 0.0),
+    }
+
+
 def wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
     import http.client
 
@@ -316,6 +340,7 @@ def main() -> None:
                     client, [(port, path, per[c], 1.0, 0, 0, 900 + c, True) for c in range(opts.clients)]
                 )
             )
+            cpu_before = cpu_seconds(server.pid)
             started = time.perf_counter()
             results = list(
                 pool.map(
@@ -327,6 +352,7 @@ def main() -> None:
                 )
             )
             elapsed = time.perf_counter() - started
+            cpu_after = cpu_seconds(server.pid)
         new = sum(r["new"] for r in results)
         sent = sum(r["sent"] for r in results)
         latencies = [lat for r in results for lat in r["latencies"]]
@@ -366,6 +392,13 @@ def main() -> None:
             f"  duplicates: {dupes} (keys answered with two numbers: {len(conflicting)}; "
             f"applications {warm_and_timed:,} vs distinct keys {keys_in_db:,} "
             f"vs distinct numbers {numbers:,})"
+        )
+        cpu = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
+        per = max(sent, 1)
+        print(
+            f"  CPU per request: gunicorn {cpu['gunicorn'] / per * 1000:.1f} ms, PostgreSQL "
+            f"{cpu['postgres'] / per * 1000:.1f} ms (stolen by the host: "
+            f"{cpu['steal'] / elapsed / (os.cpu_count() or 1):.0%} of the CPUs)"
         )
         errors = [e for r in results for e in r["errors"]][:3]
         if errors:
