@@ -40,7 +40,8 @@ class RuleSet:
     """The rule values in force for one organization on one date."""
 
     def __init__(self, rules: dict[str, Rule], on: date):
-        self._rules, self.on = rules, on
+        self._rules, self.on = dict(rules), on
+        self._copied: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
         # rules.party__activist_min_years is rules["party.activist_min_years"]
@@ -59,8 +60,11 @@ class RuleSet:
             raise RuleViolation(
                 "rule_missing", _("规则 %(key)s 在 %(on)s 没有生效的值。") % {"key": key, "on": self.on}
             ) from None
-        if isinstance(rule.value, list | dict):  # the snapshot is shared: a caller may mutate
-            return replace(rule, value=deepcopy(rule.value))
+        if key not in self._copied and isinstance(rule.value, list | dict):
+            # The snapshot is shared by every request: a caller may mutate what it gets. One copy
+            # per rule set, as when each rule set decoded its own rows (loops read rules often).
+            rule = self._rules[key] = replace(rule, value=deepcopy(rule.value))
+            self._copied.add(key)
         return rule
 
     def source(self, key: str) -> str:
