@@ -41,6 +41,26 @@ def _secretaries(branch_ids: Iterable[int]) -> dict[int, list[int]]:
     return secretaries
 
 
+def _notify_branches(month: date, counts: dict[int, int], kind: str, title: str, body: str) -> int:
+    """One notification per branch secretary and month: `title` and `body` are translated
+    templates over %(m)s (the month), %(n)d (members flagged) and %(k)d (months in a row)."""
+    if not counts:
+        return 0
+    months = _lapse_months(month)
+    secretaries = _secretaries(counts)
+    label = R.month_label(R.month_of(month))
+    sent = 0
+    for branch_id, count in counts.items():
+        values = {"m": label, "n": count, "k": months}
+        sent += notify(
+            secretaries.get(branch_id, []),
+            key=f"members.{kind}:{branch_id}:{month:%Y-%m}",
+            title=title % values,
+            body=body % values,
+        )
+    return sent
+
+
 def notify_dues_lapses(month: date, ledger: Ledger | None = None) -> int:
     """Tell each branch secretary how many members have party.dues.arrears_flag_months (6) or more
     consecutive unpaid months up to `month`.
@@ -48,52 +68,34 @@ def notify_dues_lapses(month: date, ledger: Ledger | None = None) -> int:
     党章 第九条: the branch meeting decides whether someone has left the party; the software
     only points at the facts. Idempotent per branch and month (the notification key).
     """
-    months = _lapse_months(month)
     ledger = ledger or _lapse_ledger(month)
-    lapsed = {b: t.suspected_lapses for b, t in ledger.branches.items() if t.suspected_lapses}
-    if not lapsed:
-        return 0
-    secretaries = _secretaries(lapsed)
-    sent = 0
-    label = R.month_label(R.month_of(month))
-    for branch_id, count in lapsed.items():
-        sent += notify(
-            secretaries.get(branch_id, []),
-            key=f"members.dues_lapse:{branch_id}:{month:%Y-%m}",
-            title=_("%(n)d 名党员连续 %(k)d 个月以上未交纳党费") % {"n": count, "k": months},
-            body=_(
-                "截至%(m)s，本支部有 %(n)d 名党员连续 %(k)d 个月以上未交纳党费，"
-                "疑似自行脱党。请核实情况，由支部大会决定。"
-            )
-            % {"m": label, "n": count, "k": months},
-        )
-    return sent
+    return _notify_branches(
+        month,
+        {b: t.suspected_lapses for b, t in ledger.branches.items() if t.suspected_lapses},
+        "dues_lapse",
+        _("%(n)d 名党员连续 %(k)d 个月以上未交纳党费"),
+        _(
+            "截至%(m)s，本支部有 %(n)d 名党员连续 %(k)d 个月以上未交纳党费，"
+            "疑似自行脱党。请核实情况，由支部大会决定。"
+        ),
+    )
 
 
 def notify_life_lapses(month: date, ledger: Ledger | None = None) -> int:
     """Tell each branch secretary how many members attended no recorded meeting of the branch for
     party.dues.arrears_flag_months (6) or more consecutive complete months up to `month`
     (queries.dues_ledger counts them). The same flag as for dues, its own reason and key."""
-    months = _lapse_months(month)
     ledger = ledger or _lapse_ledger(month)
-    lapsed = {b: t.suspected_life_lapses for b, t in ledger.branches.items() if t.suspected_life_lapses}
-    if not lapsed:
-        return 0
-    secretaries = _secretaries(lapsed)
-    sent = 0
-    label = R.month_label(R.month_of(month))
-    for branch_id, count in lapsed.items():
-        sent += notify(
-            secretaries.get(branch_id, []),
-            key=f"members.life_lapse:{branch_id}:{month:%Y-%m}",
-            title=_("%(n)d 名党员连续 %(k)d 个月以上未参加组织生活") % {"n": count, "k": months},
-            body=_(
-                "截至%(m)s，本支部有 %(n)d 名党员连续 %(k)d 个月以上没有出席会议的记录"
-                "（未参加党的组织生活），疑似自行脱党。请核实情况，由支部大会决定。"
-            )
-            % {"m": label, "n": count, "k": months},
-        )
-    return sent
+    return _notify_branches(
+        month,
+        {b: t.suspected_life_lapses for b, t in ledger.branches.items() if t.suspected_life_lapses},
+        "life_lapse",
+        _("%(n)d 名党员连续 %(k)d 个月以上未参加组织生活"),
+        _(
+            "截至%(m)s，本支部有 %(n)d 名党员连续 %(k)d 个月以上没有出席会议的记录"
+            "（未参加党的组织生活），疑似自行脱党。请核实情况，由支部大会决定。"
+        ),
+    )
 
 
 @db_periodic_task(crontab(day="2", hour="6", minute="30"))
