@@ -862,15 +862,42 @@ def check_extension(
                 _("支部大会已讨论通过转正（第23步），不能再延长预备期。"),
             )
         )
+    found += _decision_dates(
+        state,
+        meeting_on,
+        approved_on,
+        today,
+        rules=rules,
+        key=lo_key,
+        code="extension",
+        too_early=_("作出延长决定的支部大会日期不能早于接收为预备党员的日期（最早 %(d)s）。"),
+    )
+    return found
+
+
+def _decision_dates(
+    state: MemberState,
+    meeting_on: date,
+    approved_on: date,
+    today: date | None,
+    *,
+    rules: RuleSet,
+    key: str,
+    code: str,
+    too_early: str,
+) -> list[Violation]:
+    """The dates of a 支部大会 decision on a probationary member and its higher approval: the
+    meeting not before admission (`too_early`: the message), the approval not before the meeting,
+    neither in the future."""
+    found: list[Violation] = []
     admitted = state.date_of(15)
     if admitted is not None and meeting_on < admitted:
         found.append(
             _violation(
                 rules,
-                lo_key,
-                "extension_meeting_date",
-                _("作出延长决定的支部大会日期不能早于接收为预备党员的日期（最早 %(d)s）。")
-                % {"d": admitted.isoformat()},
+                key,
+                f"{code}_meeting_date",
+                too_early % {"d": admitted.isoformat()},
                 "meeting_on",
             )
         )
@@ -878,8 +905,8 @@ def check_extension(
         found.append(
             _violation(
                 rules,
-                lo_key,
-                "extension_approval_date",
+                key,
+                f"{code}_approval_date",
                 _("上级党委批准日期不能早于支部大会日期（最早 %(d)s）。") % {"d": meeting_on.isoformat()},
                 "approved_on",
             )
@@ -920,36 +947,16 @@ def check_cancellation(
                 % {"s": Status(state.status).label},
             )
         )
-    admitted = state.date_of(15)
-    if admitted is not None and meeting_on < admitted:
-        found.append(
-            _violation(
-                rules,
-                key,
-                "cancel_meeting_date",
-                _("作出取消决定的支部大会日期不能早于接收为预备党员的日期（最早 %(d)s）。")
-                % {"d": admitted.isoformat()},
-                "meeting_on",
-            )
-        )
-    if approved_on < meeting_on:
-        found.append(
-            _violation(
-                rules,
-                key,
-                "cancel_approval_date",
-                _("上级党委批准日期不能早于支部大会日期（最早 %(d)s）。") % {"d": meeting_on.isoformat()},
-                "approved_on",
-            )
-        )
-    if today is not None and max(meeting_on, approved_on) > today:
-        found.append(
-            Violation(
-                "future_date",
-                _("日期晚于今天（%(today)s），不能登记尚未发生的决定。") % {"today": today.isoformat()},
-                field="approved_on",
-            )
-        )
+    found += _decision_dates(
+        state,
+        meeting_on,
+        approved_on,
+        today,
+        rules=rules,
+        key=key,
+        code="cancel",
+        too_early=_("作出取消决定的支部大会日期不能早于接收为预备党员的日期（最早 %(d)s）。"),
+    )
     return found
 
 
