@@ -259,6 +259,34 @@ def test_the_second_extension_of_an_application_is_refused(
     assert app.promised_due == app.decision_due
 
 
+def test_how_often_an_extension_may_be_granted_is_the_rule_sets(
+    applicant, simple_item, window_staff, department_admin
+):
+    """The count comes from onestop.decision_extension_max_times (once by 第四十二条): a local
+    rule set allowing two lets a second extension through, still within the 10 days in all."""
+    from dangqun.core.models import RuleValue
+
+    assert rules.check_extension(3, 3, 10, "再次延长", times_done=1, max_times=2) is None
+    assert rules.check_extension(3, 6, 10, "第三次", times_done=2, max_times=2).code == "extension_once"
+    RuleValue.objects.create(
+        key="onestop.decision_extension_max_times",
+        value=2,
+        version="local",
+        effective_from=date(2026, 1, 1),
+        organization=simple_item.department,
+        source="本地规定（测试）",
+    )
+    app = submit(simple_item, applicant)
+    actions.do_accept(app, actor=window_staff, on=D)
+    actions.do_extend(app, 4, "需要现场核查", actor=department_admin, on=date(2026, 10, 20))
+    actions.do_extend(app, 4, "专家评审", actor=department_admin, on=date(2026, 10, 21))
+    with pytest.raises(RuleViolation) as err:
+        actions.do_extend(app, 1, "第三次", actor=department_admin, on=date(2026, 10, 22))
+    assert err.value.code == "extension_once"
+    app.refresh_from_db()
+    assert (app.extension_days, app.extensions.count()) == (8, 2)
+
+
 def test_joint_handling_is_45_plus_15(applicant, tree, street_admin, window_staff, department_admin):
     r = default_ruleset(D, prefix="onestop.")
     limits = rules.limits_for(HandlingMode.JOINT, 0, 0, r)

@@ -1495,8 +1495,17 @@ def do_extend(app: Application, days: int, reason: str, *, actor: Any, on: date 
     _require_decide(actor, app)
     if app.state not in (State.ACCEPTED, State.REVIEWING):
         raise RuleViolation("extend_state", _("只有受理后、决定前可以延长期限。"))
-    raise_if_any([R.check_extension(days, app.extension_days, app.max_extension_days, reason)])
     today = _today(on)
+    max_times = ruleset_for(app.department, today, prefix="onestop.")["onestop.decision_extension_max_times"]
+    found = R.check_extension(
+        days,
+        app.extension_days,
+        app.max_extension_days,
+        reason,
+        times_done=app.extensions.count(),
+        max_times=max_times,
+    )
+    raise_if_any([found])
     ext = Extension.objects.create(
         application=app, days=days, reason=reason.strip(), approved_by=actor, on=today
     )

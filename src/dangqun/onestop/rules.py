@@ -146,8 +146,13 @@ def due_flag(days_left: int | None, warning: int, stopped: bool = False) -> str:
     return Due.OK
 
 
-def check_extension(requested: int, already: int, maximum: int, reason: str) -> Violation | None:
-    """延长办理期限: with written reasons, once, at most `maximum` working days (20+10, 45+15)."""
+def check_extension(
+    requested: int, already: int, maximum: int, reason: str, *, times_done: int = 0, max_times: int = 1
+) -> Violation | None:
+    """延长办理期限: with written reasons, at most `max_times` times (the rule value
+    onestop.decision_extension_max_times, once by 第四十二条) and `maximum` working days in all
+    (20+10, 45+15). `already` is the number of working days extended so far, `times_done` the
+    number of extensions; days extended imply at least one extension."""
     if not reason.strip():
         return Violation("extension_reason", _("延长办理期限须写明理由。"), field="reason")
     if requested <= 0:
@@ -160,14 +165,14 @@ def check_extension(requested: int, already: int, maximum: int, reason: str) -> 
             field="days",
             details={"max": maximum, "already": already},
         )
-    if already:
+    if max(times_done, 1 if already else 0) >= max_times:
         # 行政许可法 第四十二条: the head of the office may approve ONE extension of up to 10
         # (joint handling 15) working days; a second extension is not provided for.
         return Violation(
             "extension_once",
-            _("办理期限只能延长一次（已延长 %(done)s 个工作日）。") % {"done": already},
+            _("办理期限只能延长 %(n)s 次（已延长 %(done)s 个工作日）。") % {"n": max_times, "done": already},
             field="days",
-            details={"max": maximum, "already": already},
+            details={"max": maximum, "already": already, "max_times": max_times},
         )
     return None
 
