@@ -6,7 +6,7 @@ Thin endpoints: parse, access_* (404 outside the caller's scope), one action, th
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -303,6 +303,22 @@ def record_step(request: HttpRequest, member_id: Path[PK], data: StepIn):
     )
 
 
+def _probation_decision_out(record: Any, **fields: Any) -> dict[str, Any]:
+    """What both probation decisions (cancellation, extension) answer: the record with its
+    支部大会 and approval, the member's status after it, and the decision's own `fields`."""
+    return {
+        "id": record.pk,
+        "member_id": record.member_id,
+        "meeting_on": record.meeting_on,
+        "approved_on": record.approved_on,
+        "approved_by": record.approved_by,
+        "reason": record.reason,
+        **fields,
+        "member_status": record.member.status,
+        "member_status_label": str(Status(record.member.status).label),
+    }
+
+
 @router.post(
     "/members/{member_id}/probation/cancel",
     response={201: CancelProbationOut, **ERRORS},
@@ -312,28 +328,8 @@ def cancel_probation(request: HttpRequest, member_id: Path[PK], data: CancelProb
     """A probationary member only; the approval not before the 支部大会; the reason recorded.
     Every broken rule comes back at once in details.violations (422)."""
     m = queries.access_member(request.auth, member_id)
-    record = actions.do_cancel_probation(
-        m,
-        meeting_on=data.meeting_on,
-        approved_on=data.approved_on,
-        approved_by=data.approved_by,
-        reason=data.reason,
-        actor=request.auth,
-    )
-    return HttpStatus(
-        201,
-        {
-            "id": record.pk,
-            "member_id": record.member_id,
-            "meeting_on": record.meeting_on,
-            "approved_on": record.approved_on,
-            "approved_by": record.approved_by,
-            "reason": record.reason,
-            "probation_ends_on": record.probation_ends_on,
-            "member_status": record.member.status,
-            "member_status_label": str(Status(record.member.status).label),
-        },
-    )
+    record = actions.do_cancel_probation(m, **data.dict(), actor=request.auth)
+    return HttpStatus(201, _probation_decision_out(record, probation_ends_on=record.probation_ends_on))
 
 
 @router.post(
@@ -347,30 +343,12 @@ def extend_probation(request: HttpRequest, member_id: Path[PK], data: ExtendProb
     meeting; the reason recorded. The end of probation, and so the full-membership date, moves
     by the months. Every broken rule comes back at once in details.violations (422)."""
     m = queries.access_member(request.auth, member_id)
-    record = actions.do_extend_probation(
-        m,
-        months=data.months,
-        meeting_on=data.meeting_on,
-        approved_on=data.approved_on,
-        approved_by=data.approved_by,
-        reason=data.reason,
-        actor=request.auth,
-    )
+    record = actions.do_extend_probation(m, **data.dict(), actor=request.auth)
     return HttpStatus(
         201,
-        {
-            "id": record.pk,
-            "member_id": record.member_id,
-            "months": record.months,
-            "meeting_on": record.meeting_on,
-            "approved_on": record.approved_on,
-            "approved_by": record.approved_by,
-            "reason": record.reason,
-            "previous_end": record.previous_end,
-            "probation_ends_on": record.new_end,
-            "member_status": record.member.status,
-            "member_status_label": str(Status(record.member.status).label),
-        },
+        _probation_decision_out(
+            record, months=record.months, previous_end=record.previous_end, probation_ends_on=record.new_end
+        ),
     )
 
 

@@ -3,13 +3,14 @@ comes back as a RuleViolation and is shown beside its field by `add_violations`)
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from dangqun.core.errors import Violation
+from dangqun.core.errors import RuleViolation, Violation
 from dangqun.core.validators import validate_id_number, validate_phone
 from dangqun.orgs.models import Organization
 
@@ -38,6 +39,21 @@ def add_violations(
             message = _("%(message)s（依据：%(source)s）") % {"message": message, "source": v.source}
         visible = name in form.fields and not form.fields[name].widget.is_hidden
         form.add_error(name if visible else None, message)
+
+
+T = TypeVar("T")
+
+
+def try_action(form: forms.Form, action: Callable[[], T], aliases: dict[str, str] | None = None) -> T | None:
+    """Run one action for a valid form: its result, or None once every broken rule stands beside
+    its field. A 403 or 404 is no form error: it goes on up to the page's 403/404 handler."""
+    try:
+        return action()
+    except RuleViolation as exc:
+        if exc.status != 422:
+            raise
+        add_violations(form, exc.violations, aliases)
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,25 +297,24 @@ class StepForm(forms.Form):
         return out
 
 
-class ProbationExtendForm(forms.Form):
-    """延长预备期: the months, the 支部大会 and the higher approval, the reason. The field only
+class ProbationCancelForm(forms.Form):
+    """取消预备党员资格: the 支部大会 and the higher approval, the reason. Its fields are the
+    keyword arguments of actions.do_cancel_probation."""
+
+    meeting_on = forms.DateField(label=_("支部大会日期"), widget=DateInput())
+    approved_on = forms.DateField(label=_("上级党委批准日期"), widget=DateInput())
+    approved_by = forms.CharField(label=_("批准机关"), max_length=120)
+    reason = forms.CharField(label=_("原因"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class ProbationExtendForm(ProbationCancelForm):
+    """延长预备期: the months first, then the same decision as a cancellation. The field only
     keeps the number sane (1–120); the range is the rule's (rules.check_extension, the rule set's
     6–12), so that the page says which range applies and on what authority."""
 
+    field_order = ["months"]
+
     months = forms.IntegerField(label=_("延长月数"), min_value=1, max_value=120)
-    meeting_on = forms.DateField(label=_("支部大会日期"), widget=DateInput())
-    approved_on = forms.DateField(label=_("上级党委批准日期"), widget=DateInput())
-    approved_by = forms.CharField(label=_("批准机关"), max_length=120)
-    reason = forms.CharField(label=_("原因"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
-
-
-class ProbationCancelForm(forms.Form):
-    """取消预备党员资格: the 支部大会 and the higher approval, like an extension of probation."""
-
-    meeting_on = forms.DateField(label=_("支部大会日期"), widget=DateInput())
-    approved_on = forms.DateField(label=_("上级党委批准日期"), widget=DateInput())
-    approved_by = forms.CharField(label=_("批准机关"), max_length=120)
-    reason = forms.CharField(label=_("原因"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class ImportUploadForm(forms.Form):

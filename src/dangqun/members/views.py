@@ -55,7 +55,7 @@ from .forms import (
     RegisterApplicantForm,
     RosterFilterForm,
     StepForm,
-    add_violations,
+    try_action,
 )
 from .importing import MAX_SHOWN_ERRORS, UPLOAD_DIR, ImportRejected, do_import_members, max_bytes
 from .models import PartyMember, ProbationCancellation, StepEvidence
@@ -415,8 +415,9 @@ def record_step(request: HttpRequest, pk: int) -> HttpResponse:
     form = StepForm(request.POST, request.FILES, step=step, member=member)
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            do_record_step(
+        recorded = try_action(
+            form,
+            lambda: do_record_step(
                 member,
                 step,
                 data["done_on"],
@@ -425,10 +426,10 @@ def record_step(request: HttpRequest, pk: int) -> HttpResponse:
                 notes=data["notes"],
                 files=data["files"],
                 **form.evidence(),
-            )
-        except RuleViolation as exc:
-            add_violations(form, exc.violations, VIOLATION_FIELDS)
-        else:
+            ),
+            VIOLATION_FIELDS,
+        )
+        if recorded is not None:
             messages.success(
                 request,
                 _("已登记%(name)s的第%(n)d步“%(step)s”。")
@@ -448,6 +449,26 @@ def record_step(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "members/detail.html", context)
 
 
+def _probation_decision(
+    request: HttpRequest,
+    member: PartyMember,
+    form: ProbationCancelForm,
+    action: Callable[..., Any],
+    template: str,
+    success: Callable[[Any], str],
+) -> HttpResponse:
+    """The half the two probation decisions share: the posted decision (the form's fields are the
+    action's keyword arguments) goes through the action, or the form shows every broken rule."""
+    if request.method == "POST" and form.is_valid():
+        record = try_action(form, lambda: action(member, **form.cleaned_data, actor=request.user))
+        if record is not None:
+            messages.success(request, success(record))
+            return redirect("members:detail", pk=member.pk)
+    return render(
+        request, template, {"member": member, "form": form, "status_label": Status(member.status).label}
+    )
+
+
 @scoped
 @require_http_methods(["GET", "POST"])
 def cancel_probation(request: HttpRequest, pk: int) -> HttpResponse:
@@ -456,29 +477,13 @@ def cancel_probation(request: HttpRequest, pk: int) -> HttpResponse:
     member, can_change = queries.access_member_page(request.user, pk)
     if not can_change:
         raise PermissionDenied
-    form = ProbationCancelForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            do_cancel_probation(
-                member,
-                meeting_on=data["meeting_on"],
-                approved_on=data["approved_on"],
-                approved_by=data["approved_by"],
-                reason=data["reason"],
-                actor=request.user,
-            )
-        except RuleViolation as exc:
-            if exc.status != 422:
-                raise
-            add_violations(form, exc.violations)
-        else:
-            messages.success(request, _("已登记取消%(name)s的预备党员资格。") % {"name": member.name})
-            return redirect("members:detail", pk=member.pk)
-    return render(
+    return _probation_decision(
         request,
+        member,
+        ProbationCancelForm(request.POST or None),
+        do_cancel_probation,
         "members/probation_cancel.html",
-        {"member": member, "form": form, "status_label": Status(member.status).label},
+        lambda _record: _("已登记取消%(name)s的预备党员资格。") % {"name": member.name},
     )
 
 
@@ -497,33 +502,16 @@ def extend_probation(request: HttpRequest, pk: int) -> HttpResponse:
         "hi": rules["party.dev.extension_max_months"],
         "n": rules["party.dev.extension_max_times"],
     }
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            extension = do_extend_probation(
-                member,
-                months=data["months"],
-                meeting_on=data["meeting_on"],
-                approved_on=data["approved_on"],
-                approved_by=data["approved_by"],
-                reason=data["reason"],
-                actor=request.user,
-            )
-        except RuleViolation as exc:
-            if exc.status != 422:
-                raise
-            add_violations(form, exc.violations)
-        else:
-            messages.success(
-                request,
-                _("已登记%(name)s延长预备期 %(m)s 个月，预备期满日期改为 %(d)s。")
-                % {"name": member.name, "m": extension.months, "d": extension.new_end.isoformat()},
-            )
-            return redirect("members:detail", pk=member.pk)
-    return render(
+    return _probation_decision(
         request,
+        member,
+        form,
+        do_extend_probation,
         "members/probation_extend.html",
-        {"member": member, "form": form, "status_label": Status(member.status).label},
+        lambda extension: (
+            _("已登记%(name)s延长预备期 %(m)s 个月，预备期满日期改为 %(d)s。")
+            % {"name": member.name, "m": extension.months, "d": extension.new_end.isoformat()}
+        ),
     )
 
 
@@ -563,8 +551,9 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegisterApplicantForm(request.POST or None, branches=branches, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            member = do_register_applicant(
+        member = try_action(
+            form,
+            lambda: do_register_applicant(
                 branch=data["branch"],
                 name=data["name"],
                 id_number=data["id_number"],
@@ -574,10 +563,9 @@ def register(request: HttpRequest) -> HttpResponse:
                 occupation=data["occupation"],
                 responsible=data["responsible"],
                 notes=data["notes"],
-            )
-        except RuleViolation as exc:
-            add_violations(form, exc.violations)
-        else:
+            ),
+        )
+        if member is not None:
             messages.success(request, _("已登记入党申请人%(name)s。") % {"name": member.name})
             return redirect("members:detail", pk=member.pk)
     return render(request, "members/register.html", {"form": form})
@@ -652,11 +640,10 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             )
         else:
             data = upload.read()
-            try:
-                report = do_import_members(data, actor=request.user, dry_run=True, filename=upload.name)
-            except RuleViolation as exc:
-                add_violations(form, exc.violations)
-            else:
+            report = try_action(
+                form, lambda: do_import_members(data, actor=request.user, dry_run=True, filename=upload.name)
+            )
+            if report is not None:
                 token = _stash(request, data, upload.name)
                 return _preview(request, report, token, upload.name)
     return render(request, "members/import.html", {"form": form, "max_mb": max_bytes() // (1024 * 1024)})

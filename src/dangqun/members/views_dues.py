@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from dangqun.core.errors import RuleViolation
 from dangqun.core.permissions import has_perm
 from dangqun.core.rulesets import ruleset_for
 
@@ -29,7 +28,7 @@ from . import queries_transfer as QT
 from . import rules as R
 from .actions import do_record_dues_payment, do_set_dues_rate
 from .choices import MEMBER_STATUSES, DuesCategory, PaymentMethod, Status
-from .forms import add_violations
+from .forms import try_action
 from .forms_transfer import DuesPaymentForm, DuesRateForm, parse_month
 from .models import PartyMember
 from .views import scoped
@@ -162,8 +161,9 @@ def set_rate(request: HttpRequest, pk: int) -> HttpResponse:
     form = DuesRateForm(request.POST, prefix="rate")
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            rate = do_set_dues_rate(
+        rate = try_action(
+            form,
+            lambda: do_set_dues_rate(
                 member,
                 data["year"],
                 category=data["category"],
@@ -174,12 +174,10 @@ def set_rate(request: HttpRequest, pk: int) -> HttpResponse:
                 quarterly_approved_on=data["quarterly_approved_on"],
                 quarterly_approved_by=data["quarterly_approved_by"],
                 actor=request.user,
-            )
-        except RuleViolation as exc:
-            if exc.status != 422:
-                raise
-            add_violations(form, exc.violations, {"monthly_income": "income"})
-        else:
+            ),
+            {"monthly_income": "income"},
+        )
+        if rate is not None:
             messages.success(
                 request,
                 _("已核定%(name)s %(y)s 年党费：每月 %(a)s 元。")
@@ -199,8 +197,9 @@ def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
     form = DuesPaymentForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            payment = do_record_dues_payment(
+        payment = try_action(
+            form,
+            lambda: do_record_dues_payment(
                 member,
                 period_start=data["period_start"],
                 months=data["months"],
@@ -210,12 +209,9 @@ def record_payment(request: HttpRequest, pk: int) -> HttpResponse:
                 note=data["note"],
                 idempotency_key=data["idempotency_key"],
                 actor=request.user,
-            )
-        except RuleViolation as exc:
-            if exc.status != 422:
-                raise
-            add_violations(form, exc.violations)
-        else:
+            ),
+        )
+        if payment is not None:
             messages.success(
                 request,
                 _("已登记%(name)s %(a)s 的党费 %(amount)s 元。")

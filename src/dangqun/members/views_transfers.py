@@ -28,7 +28,7 @@ from . import queries
 from . import queries_transfer as QT
 from . import rules_transfer as RT
 from .choices import MEMBER_STATUSES, Status
-from .forms import add_violations
+from .forms import try_action
 from .forms_transfer import (
     CancelLetterForm,
     ContactForm,
@@ -113,17 +113,17 @@ def transfer_new(request: HttpRequest, pk: int) -> HttpResponse:
     form = TransferForm(request.POST or None, targets=targets, initial={"issued_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            transfer = AT.do_issue_transfer(
+        transfer = try_action(
+            form,
+            lambda: AT.do_issue_transfer(
                 member,
                 to_branch=data["to_branch"],
                 issued_on=data["issued_on"],
                 reason=data["reason"],
                 actor=request.user,
-            )
-        except RuleViolation as exc:
-            add_violations(form, exc.violations)
-        else:
+            ),
+        )
+        if transfer is not None:
             messages.success(
                 request,
                 _("已将%(name)s的组织关系转出至%(to)s，等待对方接收。")
@@ -172,13 +172,11 @@ def transfer_accept(request: HttpRequest, pk: int) -> HttpResponse:
     t = QT.access_transfer(request.user, pk)
     form = DecisionForm(request.POST, prefix="accept")
     if form.is_valid():
-        try:
-            AT.do_accept_transfer(t, accepted_on=form.cleaned_data["decided_on"], actor=request.user)
-        except RuleViolation as exc:
-            if exc.status != 422:  # 403/404 are not form errors
-                raise
-            add_violations(form, exc.violations)
-        else:
+        accepted = try_action(
+            form,
+            lambda: AT.do_accept_transfer(t, accepted_on=form.cleaned_data["decided_on"], actor=request.user),
+        )
+        if accepted is not None:
             messages.success(request, _("已接收%(name)s的组织关系。") % {"name": t.member.name})
             return redirect("members:transfer", pk=t.pk)
     return render(request, "members/transfers/transfer.html", _transfer_context(request, t, accept_form=form))
@@ -190,18 +188,16 @@ def transfer_return(request: HttpRequest, pk: int) -> HttpResponse:
     t = QT.access_transfer(request.user, pk)
     form = ReturnForm(request.POST, prefix="return")
     if form.is_valid():
-        try:
-            AT.do_return_transfer(
+        returned = try_action(
+            form,
+            lambda: AT.do_return_transfer(
                 t,
                 reason=form.cleaned_data["return_reason"],
                 returned_on=form.cleaned_data["decided_on"],
                 actor=request.user,
-            )
-        except RuleViolation as exc:
-            if exc.status != 422:  # 403/404 are not form errors
-                raise
-            add_violations(form, exc.violations)
-        else:
+            ),
+        )
+        if returned is not None:
             messages.success(request, _("已退回该组织关系转接。"))
             return redirect("members:transfer", pk=t.pk)
     return render(request, "members/transfers/transfer.html", _transfer_context(request, t, return_form=form))
@@ -234,8 +230,9 @@ def letter_new(request: HttpRequest, pk: int) -> HttpResponse:
     form = LetterForm(request.POST or None, initial={"issued_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            letter = AT.do_issue_letter(
+        letter = try_action(
+            form,
+            lambda: AT.do_issue_letter(
                 member,
                 to_organization=data["to_organization"],
                 issued_on=data["issued_on"],
@@ -243,10 +240,9 @@ def letter_new(request: HttpRequest, pk: int) -> HttpResponse:
                 cross_province=data["cross_province"],
                 reason=data["reason"],
                 actor=request.user,
-            )
-        except RuleViolation as exc:
-            add_violations(form, exc.violations)
-        else:
+            ),
+        )
+        if letter is not None:
             messages.success(request, _("已开具介绍信 %(n)s。") % {"n": letter.number})
             return redirect("members:letter", pk=letter.pk)
     return _form_page(
@@ -302,19 +298,17 @@ def letter_receipt(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReceiptForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            AT.do_record_letter_receipt(
+        receipt = try_action(
+            form,
+            lambda: AT.do_record_letter_receipt(
                 letter,
                 received_on=data["received_on"],
                 receipt_org=data["receipt_org"],
                 note=data["receipt_note"],
                 actor=request.user,
-            )
-        except RuleViolation as exc:
-            if exc.status != 422:  # 403/404 are not form errors
-                raise
-            add_violations(form, exc.violations)
-        else:
+            ),
+        )
+        if receipt is not None:
             messages.success(
                 request, _("已登记回执，%(name)s的组织关系已转出。") % {"name": letter.holder_name}
             )
@@ -330,13 +324,13 @@ def letter_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     letter = QT.access_letter(request.user, pk)
     form = CancelLetterForm(request.POST)
     if form.is_valid():
-        try:
-            AT.do_cancel_letter(letter, reason=form.cleaned_data["cancel_reason"], actor=request.user)
-        except RuleViolation as exc:
-            if exc.status != 422:  # 403/404 are not form errors
-                raise
-            add_violations(form, exc.violations)
-        else:
+        cancelled = try_action(
+            form,
+            lambda: AT.do_cancel_letter(
+                letter, reason=form.cleaned_data["cancel_reason"], actor=request.user
+            ),
+        )
+        if cancelled is not None:
             messages.success(request, _("介绍信 %(n)s 已作废。") % {"n": letter.number})
             return redirect("members:letter", pk=letter.pk)
     return render(
@@ -357,11 +351,8 @@ def flowing_new(request: HttpRequest, pk: int) -> HttpResponse:
     form = FlowingForm(request.POST or None, initial={"registered_on": today})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            reg = AT.do_register_flowing(member, actor=request.user, **data)
-        except RuleViolation as exc:
-            add_violations(form, exc.violations)
-        else:
+        reg = try_action(form, lambda: AT.do_register_flowing(member, actor=request.user, **data))
+        if reg is not None:
             messages.success(request, _("已登记%(name)s为流动党员。") % {"name": member.name})
             return redirect("members:flowing", pk=reg.pk)
     return _form_page(
@@ -385,13 +376,13 @@ def graduate(request: HttpRequest, pk: int) -> HttpResponse:
     member = queries.access_member(request.user, pk, "members.change")
     form = GraduationForm(request.POST or None, initial={"graduated_on": member.graduated_on})
     if request.method == "POST" and form.is_valid():
-        try:
-            AT.do_record_graduation(
+        graduated = try_action(
+            form,
+            lambda: AT.do_record_graduation(
                 member, graduated_on=form.cleaned_data["graduated_on"], actor=request.user
-            )
-        except RuleViolation as exc:
-            add_violations(form, exc.violations)
-        else:
+            ),
+        )
+        if graduated is not None:
             messages.success(request, _("已登记%(name)s的毕业日期。") % {"name": member.name})
             return redirect("members:relation", pk=member.pk)
     keep = ruleset_for(member.branch, timezone.localdate(), prefix="party.transfer.")
@@ -443,19 +434,17 @@ def flowing_contact(request: HttpRequest, pk: int) -> HttpResponse:
     form = ContactForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            AT.do_log_flowing_contact(
+        contact = try_action(
+            form,
+            lambda: AT.do_log_flowing_contact(
                 reg,
                 contacted_on=data["contacted_on"],
                 channel=data["channel"],
                 note=data["note"],
                 actor=request.user,
-            )
-        except RuleViolation as exc:
-            if exc.status != 422:  # 403/404 are not form errors
-                raise
-            add_violations(form, exc.violations)
-        else:
+            ),
+        )
+        if contact is not None:
             messages.success(request, _("已登记联系记录。"))
             return redirect("members:flowing", pk=reg.pk)
     return render(
@@ -469,18 +458,16 @@ def flowing_end(request: HttpRequest, pk: int) -> HttpResponse:
     reg = QT.access_flowing(request.user, pk)
     form = EndFlowingForm(request.POST)
     if form.is_valid():
-        try:
-            AT.do_end_flowing(
+        ended = try_action(
+            form,
+            lambda: AT.do_end_flowing(
                 reg,
                 ended_on=form.cleaned_data["ended_on"],
                 note=form.cleaned_data["end_note"],
                 actor=request.user,
-            )
-        except RuleViolation as exc:
-            if exc.status != 422:  # 403/404 are not form errors
-                raise
-            add_violations(form, exc.violations)
-        else:
+            ),
+        )
+        if ended is not None:
             messages.success(request, _("流动党员登记已结束。"))
             return redirect("members:flowing", pk=reg.pk)
     return render(request, "members/transfers/flowing.html", _flowing_context(request, reg, end_form=form))
