@@ -113,6 +113,21 @@ def test_syncing_the_defaults_is_idempotent_and_keeps_administrators_changes(db)
     assert RuleValue.objects.get(key="onestop.decision_working_days").value == 15
 
 
+def test_the_sync_corrects_the_citation_of_shipped_rows_but_not_of_changed_values(db):
+    """A database migrated before a clause was corrected gets the corrected clause; a row whose
+    value an operator changed is theirs and keeps what it says."""
+    quorum = "meetings.committee.quorum_fraction"
+    RuleValue.objects.filter(key=quorum).update(clause="第九条", description="旧")
+    RuleValue.objects.filter(key="onestop.decision_working_days").update(value=15, clause="本地")
+    assert sync_default_rules() == 1
+    shipped = next(e for e in default_rule_entries() if e["key"] == quorum)
+    row = RuleValue.objects.get(key=quorum, organization__isnull=True)
+    assert (row.clause, row.description) == (shipped["clause"], shipped["description"])
+    assert ruleset_for(None, date(2026, 1, 1)).source(quorum).endswith(shipped["clause"])
+    assert RuleValue.objects.get(key="onestop.decision_working_days").clause == "本地"
+    assert sync_default_rules() == 0
+
+
 # --- answered from the per-process snapshot, never stale ---------------------------------------
 
 

@@ -110,29 +110,43 @@ def default_rule_entries() -> list[dict[str, Any]]:
 
 
 def sync_default_rules(**kwargs: Any) -> int:
-    """Insert shipped national rule values that are not in the table yet (idempotent)."""
+    """Insert shipped national rule values that are not in the table yet, and bring the citation
+    (source, clause, description) of shipped rows up to date where the value is still the shipped
+    one: a corrected clause reaches existing databases, a value an operator changed is left alone.
+    Idempotent; answers how many rows it wrote."""
     from .models import RuleValue
 
     using = kwargs.get("using", "default")
-    existing = set(
-        RuleValue.objects.using(using).filter(organization__isnull=True).values_list("key", "version")
-    )
-    new = [
-        RuleValue(
-            key=e["key"],
-            version=e["version"],
-            effective_from=date.fromisoformat(e["effective_from"]),
-            value=e["value"],
-            clause=e.get("clause", ""),
-            source=e["source"],
-            description=e.get("description", ""),
-        )
-        for e in default_rule_entries()
-        if (e["key"], e["version"]) not in existing
-    ]
+    existing = {
+        (row.key, row.version): row
+        for row in RuleValue.objects.using(using).filter(organization__isnull=True)
+    }
+    new, refreshed = [], []
+    for e in default_rule_entries():
+        cited = {
+            "source": e["source"],
+            "clause": e.get("clause", ""),
+            "description": e.get("description", ""),
+        }
+        row = existing.get((e["key"], e["version"]))
+        if row is None:
+            new.append(
+                RuleValue(
+                    key=e["key"],
+                    version=e["version"],
+                    effective_from=date.fromisoformat(e["effective_from"]),
+                    value=e["value"],
+                    **cited,
+                )
+            )
+        elif row.value == e["value"] and any(getattr(row, f) != v for f, v in cited.items()):
+            for field, value in cited.items():
+                setattr(row, field, value)
+            refreshed.append(row)
     RuleValue.objects.using(using).bulk_create(new)
-    if new:
+    RuleValue.objects.using(using).bulk_update(refreshed, ["source", "clause", "description"])
+    if new or refreshed:
         from .workcalendar import invalidate
 
-        invalidate()  # bulk_create sends no signals
-    return len(new)
+        invalidate()  # bulk writes send no signals
+    return len(new) + len(refreshed)
