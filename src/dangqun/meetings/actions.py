@@ -19,6 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -558,8 +559,11 @@ def _count(value: Any, field: str, label: str, found: list[Violation]) -> int:
     return n
 
 
-def _open_roll(members: list[PartyMember], **poll: Any) -> None:
+def _open_roll(members: list[PartyMember], slot: type[Ballot | ElectionBallot], **poll: Any) -> None:
+    """An online poll's roll and one empty ballot slot per voter, created together: their keys
+    and order say nothing of who."""
     RollEntry.objects.bulk_create([RollEntry(member=m, **poll) for m in members])
+    slot.objects.bulk_create([slot(**poll) for _m in members])
 
 
 @transaction.atomic
@@ -640,9 +644,7 @@ def do_open_vote(
         opened_by=_user(actor),
     )
     if mode == BallotMode.ONLINE:
-        _open_roll(voters, vote=vote)
-        # One empty slot per voter, created together: their keys and order say nothing of who.
-        Ballot.objects.bulk_create([Ballot(vote=vote) for _v in voters])
+        _open_roll(voters, Ballot, vote=vote)
     audit(
         actor, "vote.open", vote, meeting=meeting.pk, entitled=vote.entitled, present=vote.present, mode=mode
     )
@@ -665,6 +667,17 @@ def _roll_entry(actor: Any, **poll: Any) -> RollEntry:
     return entry
 
 
+def _fill_a_slot(empty_slots: QuerySet, entry: RollEntry, **ballot: Any) -> None:
+    """Put the ballot into an empty slot picked at random (the slot says nothing of the voter)
+    and mark the voter's roll entry as voted."""
+    empty = list(empty_slots.values_list("pk", flat=True))
+    if not empty:  # cannot happen: one slot per voter on the roll
+        raise RuleViolation("ballot_box_full", _("票箱已满。"))
+    empty_slots.model.objects.filter(pk=secrets.choice(empty)).update(**ballot)
+    entry.has_voted = True
+    entry.save(update_fields=["has_voted"])
+
+
 @transaction.atomic
 def do_cast_ballot(vote: Vote, choice: str, *, actor: Any) -> None:
     """Cast a secret ballot in an online vote. Returns nothing: the ballot is not the voter's."""
@@ -674,12 +687,7 @@ def do_cast_ballot(vote: Vote, choice: str, *, actor: Any) -> None:
     if choice not in Choice.values:
         raise RuleViolation("ballot_choice", _("请选择赞成、反对或弃权。"), field="choice")
     entry = _roll_entry(actor, vote=vote)
-    empty = list(Ballot.objects.filter(vote=vote, choice="").values_list("pk", flat=True))
-    if not empty:  # cannot happen: one slot per voter on the roll
-        raise RuleViolation("ballot_box_full", _("票箱已满。"))
-    Ballot.objects.filter(pk=secrets.choice(empty)).update(choice=choice)
-    entry.has_voted = True
-    entry.save(update_fields=["has_voted"])
+    _fill_a_slot(Ballot.objects.filter(vote=vote, choice=""), entry, choice=choice)
     audit(actor, "vote.ballot_cast", vote)
 
 
@@ -689,7 +697,12 @@ def _shuffled(items: list[Any]) -> list[Any]:
     return out
 
 
-def _reseal_roll(**poll: Any) -> None:
+def _reseal(slot: type[Ballot | ElectionBallot], field: str, cast: list[Any], **poll: Any) -> None:
+    """After counting an online poll, write its cast ballots (each one's `field`) again in a
+    shuffled order and its roll again by member: neither the keys nor the order of the rows
+    tell who voted how."""
+    slot.objects.filter(**poll).delete()
+    slot.objects.bulk_create([slot(**poll, **{field: c}) for c in _shuffled(cast)])
     roll = list(RollEntry.objects.filter(**poll).order_by("member_id").values_list("member_id", "has_voted"))
     RollEntry.objects.filter(**poll).delete()
     RollEntry.objects.bulk_create([RollEntry(member_id=m, has_voted=v, **poll) for m, v in roll])
@@ -740,9 +753,7 @@ def do_close_vote(
     raise_if_any([v for v in outcome.violations if v.code == "vote_counts"])
     if vote.mode == BallotMode.ONLINE:
         cast = list(Ballot.objects.filter(vote=vote).exclude(choice="").values_list("choice", flat=True))
-        Ballot.objects.filter(vote=vote).delete()
-        Ballot.objects.bulk_create([Ballot(vote=vote, choice=c) for c in _shuffled(cast)])
-        _reseal_roll(vote=vote)
+        _reseal(Ballot, "choice", cast, vote=vote)
     vote.in_favour, vote.against, vote.abstain = counts
     vote.quorum, vote.adopted = outcome.quorum, outcome.adopted
     vote.quorum_needed, vote.votes_needed = outcome.quorum_needed, outcome.votes_needed
@@ -824,8 +835,7 @@ def do_open_election(
     )
     Candidate.objects.bulk_create([Candidate(election=election, member=eligible[pk]) for pk in wanted])
     if mode == BallotMode.ONLINE:
-        _open_roll(voters, election=election)
-        ElectionBallot.objects.bulk_create([ElectionBallot(election=election) for _v in voters])
+        _open_roll(voters, ElectionBallot, election=election)
     audit(
         actor,
         "election.open",
@@ -854,14 +864,11 @@ def do_cast_election_ballot(election: Election, candidate_ids: Iterable[Any], *,
     allowed = list(election.candidates.values_list("pk", flat=True))
     raise_if_any(R.ballot_problems(chosen, allowed, election.seats))
     entry = _roll_entry(actor, election=election)
-    empty = list(
-        ElectionBallot.objects.filter(election=election, selections__isnull=True).values_list("pk", flat=True)
+    _fill_a_slot(
+        ElectionBallot.objects.filter(election=election, selections__isnull=True),
+        entry,
+        selections=sorted(chosen),
     )
-    if not empty:
-        raise RuleViolation("ballot_box_full", _("票箱已满。"))
-    ElectionBallot.objects.filter(pk=secrets.choice(empty)).update(selections=sorted(chosen))
-    entry.has_voted = True
-    entry.save(update_fields=["has_voted"])
     audit(actor, "election.ballot_cast", election)
 
 
@@ -919,11 +926,7 @@ def do_close_election(
         c.votes, c.elected = tally[c.pk], c.pk in elected
     Candidate.objects.bulk_update(candidates, ["votes", "elected"])
     if election.mode == BallotMode.ONLINE:
-        ElectionBallot.objects.filter(election=election).delete()
-        ElectionBallot.objects.bulk_create(
-            [ElectionBallot(election=election, selections=s) for s in _shuffled(cast)]
-        )
-        _reseal_roll(election=election)
+        _reseal(ElectionBallot, "selections", cast, election=election)
     result = outcome.result
     election.valid = result.valid
     election.runoff = [int(pk) for pk in result.runoff]

@@ -98,6 +98,16 @@ def _staff_only(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
+def _try_action(form: Any, action: Callable[[], Any]) -> Any:
+    """Run one action for a valid form: its result, or None once each broken rule stands beside
+    its field (or above the form)."""
+    try:
+        return action()
+    except errors.RuleViolation as exc:
+        apply_errors(form, exc)
+        return None
+
+
 def _with_counts(qs):
     return qs.annotate(
         n_expected=Count("attendance"),
@@ -153,8 +163,9 @@ def meeting_create(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            meeting = actions.do_create_meeting(
+        meeting = _try_action(
+            form,
+            lambda: actions.do_create_meeting(
                 organization=data["organization"],
                 kind=data["kind"],
                 topic=data["topic"],
@@ -165,10 +176,9 @@ def meeting_create(request: HttpRequest) -> HttpResponse:
                 lecturer_is_secretary=data["lecturer_is_secretary"],
                 attendee_ids=[m.pk for m in data["attendees"]],
                 actor=user,
-            )
-        except errors.RuleViolation as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if meeting is not None:
             messages.success(request, _("已登记会议“%(topic)s”。") % {"topic": meeting.topic})
             return redirect("meetings:detail", pk=meeting.pk)
     return render(request, "meetings/create.html", {"form": form})
@@ -227,11 +237,8 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = MeetingEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        try:
-            actions.do_update_meeting(meeting, actor=request.user, **changes)
-        except errors.RuleViolation as exc:
-            apply_errors(form, exc)
-        else:
+        updated = _try_action(form, lambda: actions.do_update_meeting(meeting, actor=request.user, **changes))
+        if updated is not None:
             messages.success(request, _("已保存。"))
             return redirect("meetings:detail", pk=meeting.pk)
     return render(request, "meetings/edit.html", {"meeting": meeting, "form": form})
@@ -245,19 +252,25 @@ def meeting_attendance(request: HttpRequest, pk: int) -> HttpResponse:
     rows = list(meeting.attendance.select_related("member"))
     form = AttendanceForm(request.POST or None, rows=rows)
     if request.method == "POST" and form.is_valid():
-        try:
-            n = actions.do_record_attendance(meeting, form.entries(), actor=request.user, now=now())
-        except errors.RuleViolation as exc:
-            apply_errors(form, exc)
-        else:
+        n = _try_action(
+            form, lambda: actions.do_record_attendance(meeting, form.entries(), actor=request.user, now=now())
+        )
+        if n is not None:
             messages.success(request, _("已登记出席情况（%(n)d 处修改）。") % {"n": n})
             return redirect("meetings:detail", pk=meeting.pk)
     return render(request, "meetings/attendance.html", {"meeting": meeting, "form": form})
 
 
-def _flash_errors(request: HttpRequest, exc: errors.RuleViolation) -> None:
-    for v in exc.violations:
-        messages.error(request, str(v.message))
+def _flash_outcome(request: HttpRequest, action: Callable[[], Any], success: str) -> None:
+    """Run the action of a button that has no form to show errors beside: the success message,
+    or each broken rule as an error message (the page redirects either way)."""
+    try:
+        action()
+    except errors.RuleViolation as exc:
+        for v in exc.violations:
+            messages.error(request, str(v.message))
+    else:
+        messages.success(request, success)
 
 
 @login_required
@@ -265,12 +278,11 @@ def _flash_errors(request: HttpRequest, exc: errors.RuleViolation) -> None:
 @scoped
 def meeting_close(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.access_managed_meeting(request.user, pk)
-    try:
-        actions.do_close_meeting(meeting, actor=request.user, now=now())
-    except errors.RuleViolation as exc:
-        _flash_errors(request, exc)
-    else:
-        messages.success(request, _("已登记为已召开。"))
+    _flash_outcome(
+        request,
+        lambda: actions.do_close_meeting(meeting, actor=request.user, now=now()),
+        _("已登记为已召开。"),
+    )
     return redirect("meetings:detail", pk=meeting.pk)
 
 
@@ -279,12 +291,11 @@ def meeting_close(request: HttpRequest, pk: int) -> HttpResponse:
 @scoped
 def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.access_managed_meeting(request.user, pk)
-    try:
-        actions.do_cancel_meeting(meeting, actor=request.user, reason=request.POST.get("reason", ""))
-    except errors.RuleViolation as exc:
-        _flash_errors(request, exc)
-    else:
-        messages.success(request, _("会议已取消。"))
+    _flash_outcome(
+        request,
+        lambda: actions.do_cancel_meeting(meeting, actor=request.user, reason=request.POST.get("reason", "")),
+        _("会议已取消。"),
+    )
     return redirect("meetings:detail", pk=meeting.pk)
 
 
@@ -299,12 +310,11 @@ def meeting_attach(request: HttpRequest, pk: int) -> HttpResponse:
             for e in errs:
                 messages.error(request, e)
     else:
-        try:
-            actions.do_attach_file(meeting, form.cleaned_data["file"], actor=request.user)
-        except errors.RuleViolation as exc:
-            _flash_errors(request, exc)
-        else:
-            messages.success(request, _("已上传附件。"))
+        _flash_outcome(
+            request,
+            lambda: actions.do_attach_file(meeting, form.cleaned_data["file"], actor=request.user),
+            _("已上传附件。"),
+        )
     return redirect("meetings:detail", pk=meeting.pk)
 
 
@@ -470,8 +480,9 @@ def vote_create(request: HttpRequest, pk: int) -> HttpResponse:
     present = sum(1 for m in entitled if m.pk in present_ids)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        try:
-            vote = actions.do_open_vote(
+        vote = _try_action(
+            form,
+            lambda: actions.do_open_vote(
                 meeting,
                 kind=d["kind"],
                 subject=d["subject"],
@@ -481,10 +492,9 @@ def vote_create(request: HttpRequest, pk: int) -> HttpResponse:
                 written_against=d["written_against"],
                 written_abstain=d["written_abstain"],
                 actor=request.user,
-            )
-        except errors.RuleViolation as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if vote is not None:
             messages.success(request, _("表决已开始。"))
             return redirect("meetings:vote", pk=vote.pk)
     return render(
@@ -535,12 +545,11 @@ def vote_cast(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("请选择赞成、反对或弃权。"))
         return redirect("meetings:vote", pk=vote.pk)
-    try:
-        actions.do_cast_ballot(vote, form.cleaned_data["choice"], actor=request.user)
-    except errors.RuleViolation as exc:
-        _flash_errors(request, exc)
-    else:
-        messages.success(request, _("您的票已投出。无记名投票：系统只记录您已投票，不记录您投了什么。"))
+    _flash_outcome(
+        request,
+        lambda: actions.do_cast_ballot(vote, form.cleaned_data["choice"], actor=request.user),
+        _("您的票已投出。无记名投票：系统只记录您已投票，不记录您投了什么。"),
+    )
     return redirect("meetings:vote", pk=vote.pk)
 
 
@@ -558,12 +567,11 @@ def vote_close(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, _("请填写赞成、反对、弃权票数（不小于 0 的整数）。"))
             return redirect("meetings:vote", pk=vote.pk)
         counts = form.cleaned_data
-    try:
-        actions.do_close_vote(vote, actor=request.user, now=now(), **counts)
-    except errors.RuleViolation as exc:
-        _flash_errors(request, exc)
-    else:
-        messages.success(request, _("表决已结束。"))
+    _flash_outcome(
+        request,
+        lambda: actions.do_close_vote(vote, actor=request.user, now=now(), **counts),
+        _("表决已结束。"),
+    )
     return redirect("meetings:vote", pk=vote.pk)
 
 
@@ -581,18 +589,18 @@ def election_create(request: HttpRequest, pk: int) -> HttpResponse:
     present = sum(1 for m in entitled if m.pk in present_ids)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        try:
-            election = actions.do_open_election(
+        election = _try_action(
+            form,
+            lambda: actions.do_open_election(
                 meeting,
                 title=d["title"],
                 seats=d["seats"],
                 mode=d["mode"],
                 candidate_ids=[m.pk for m in d["candidates"]],
                 actor=request.user,
-            )
-        except errors.RuleViolation as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if election is not None:
             messages.success(request, _("选举已开始。"))
             return redirect("meetings:election", pk=election.pk)
     return render(
@@ -641,12 +649,13 @@ def election_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @scoped
 def election_cast(request: HttpRequest, pk: int) -> HttpResponse:
     election = queries.access_election(request.user, pk)
-    try:
-        actions.do_cast_election_ballot(election, request.POST.getlist("candidates"), actor=request.user)
-    except errors.RuleViolation as exc:
-        _flash_errors(request, exc)
-    else:
-        messages.success(request, _("您的选票已投出。无记名投票：系统只记录您已投票，不记录您选了谁。"))
+    _flash_outcome(
+        request,
+        lambda: actions.do_cast_election_ballot(
+            election, request.POST.getlist("candidates"), actor=request.user
+        ),
+        _("您的选票已投出。无记名投票：系统只记录您已投票，不记录您选了谁。"),
+    )
     return redirect("meetings:election", pk=election.pk)
 
 
@@ -664,12 +673,11 @@ def election_close(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, _("请填写每名候选人的得票数（不小于 0 的整数）。"))
             return redirect("meetings:election", pk=election.pk)
         votes = form.votes()
-    try:
-        actions.do_close_election(election, actor=request.user, votes=votes, now=now())
-    except errors.RuleViolation as exc:
-        _flash_errors(request, exc)
-    else:
-        messages.success(request, _("选举已结束，结果已记录。"))
+    _flash_outcome(
+        request,
+        lambda: actions.do_close_election(election, actor=request.user, votes=votes, now=now()),
+        _("选举已结束，结果已记录。"),
+    )
     return redirect("meetings:election", pk=election.pk)
 
 
@@ -743,13 +751,13 @@ def decision_create(request: HttpRequest) -> HttpResponse:
     form = DecisionForm(request.POST or None, branches=branches)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        try:
-            decision = actions.do_start_decision(
+        decision = _try_action(
+            form,
+            lambda: actions.do_start_decision(
                 branch=d["branch"], title=d["title"], summary=d["summary"], actor=request.user
-            )
-        except errors.RuleViolation as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if decision is not None:
             return redirect("meetings:decision", pk=decision.pk)
     return render(request, "meetings/decision_create.html", {"form": form})
 
@@ -809,18 +817,18 @@ def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
         form = decision_step_form(step, request.POST or None)
         if request.method == "POST" and form.is_valid():
             d = form.cleaned_data
-            try:
-                actions.do_record_decision_step(
+            record = _try_action(
+                form,
+                lambda: actions.do_record_decision_step(
                     decision,
                     step,
                     held_on=d["held_on"],
                     notes=d["notes"],
                     data={k: d[k] for k in STEP_FIELDS[step]},
                     actor=user,
-                )
-            except errors.RuleViolation as exc:
-                apply_errors(form, exc)
-            else:
+                ),
+            )
+            if record is not None:
                 messages.success(request, _("已登记“%(s)s”。") % {"s": DecisionStep(step).label})
                 return redirect("meetings:decision", pk=decision.pk)
     elif request.method == "POST":
@@ -891,13 +899,13 @@ def appraisal_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = AppraisalForm(request.POST or None, branches=branches, initial={"year": timezone.localdate().year})
     if request.method == "POST" and form.is_valid():
-        try:
-            appraisal = actions.do_open_appraisal(
+        appraisal = _try_action(
+            form,
+            lambda: actions.do_open_appraisal(
                 branch=form.cleaned_data["branch"], year=form.cleaned_data["year"], actor=request.user
-            )
-        except errors.RuleViolation as exc:
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if appraisal is not None:
             return redirect("meetings:appraisal", pk=appraisal.pk)
     return render(request, "meetings/appraisal_create.html", {"form": form})
 
@@ -917,11 +925,10 @@ def appraisal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied
         if form.is_valid():
             close = "close" in request.POST
-            try:
-                actions.do_record_grades(appraisal, form.grades(), actor=user, close=close)
-            except errors.RuleViolation as exc:
-                apply_errors(form, exc)
-            else:
+            graded = _try_action(
+                form, lambda: actions.do_record_grades(appraisal, form.grades(), actor=user, close=close)
+            )
+            if graded is not None:
                 messages.success(request, _("评议结果已保存并结束。") if close else _("评议结果已保存。"))
                 return redirect("meetings:appraisal", pk=appraisal.pk)
     tally = {g.value: 0 for g in Grade}
@@ -963,18 +970,18 @@ def probations(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied
         if form.is_valid():
             d = form.cleaned_data
-            try:
-                actions.do_record_disciplinary_probation(
+            probation = _try_action(
+                form,
+                lambda: actions.do_record_disciplinary_probation(
                     d["member"],
                     starts_on=d["starts_on"],
                     ends_on=d["ends_on"],
                     decided_by=d["decided_by"],
                     reason=d["reason"],
                     actor=user,
-                )
-            except errors.RuleViolation as exc:
-                apply_errors(form, exc)
-            else:
+                ),
+            )
+            if probation is not None:
                 messages.success(request, _("已登记。"))
                 return redirect("meetings:probations")
     rows = queries.visible_probations(user).order_by("-starts_on")[:200]
