@@ -246,6 +246,8 @@ def _rating_cols(first: Column) -> list[Column]:
 
 
 def _rating_row(label: Any, r: dict[str, Any]) -> list[Any]:
+    """[label, ratings, average level, satisfied rate, 差评] from RATING_SUMS figures (the one
+    place these rates are computed: the dashboard, its overview and the public summary)."""
     n = r["n"] or 0
     return [
         label,
@@ -315,7 +317,7 @@ class Dashboard:
             work_days=Sum("work_days"),
             noticed=Sum("noticed"),
         )
-        r = self.ratings().aggregate(**RATING_SUMS)
+        _label, ratings, _avg, satisfied, bad = _rating_row("", self.ratings().aggregate(**RATING_SUMS))
         f = FixStat.objects.filter(self.scope, month=self.month).aggregate(
             n=Sum("count"), called_back=Sum("called_back"), replied=Sum("replied")
         )
@@ -329,9 +331,9 @@ class Dashboard:
             [_("按期办结率"), _pct(ratio(c["on_time"], c["completed"]))],
             [_("平均办理工作日"), _num(mean(c["work_days"], c["timed"]))],
             [_("一次性告知占收件比例"), _pct(ratio(c["noticed"], c["submitted"]))],
-            [_("评价数"), r["n"] or 0],
-            [_("满意率（基本满意及以上）"), _pct(ratio(sum(r[k] or 0 for k in SATISFIED), r["n"]))],
-            [_("差评数（1–2级）"), (r["l1"] or 0) + (r["l2"] or 0)],
+            [_("评价数"), ratings],
+            [_("满意率（基本满意及以上）"), _pct(satisfied)],
+            [_("差评数（1–2级）"), bad],
             [_("差评回访率"), _pct(ratio(f["called_back"], f["n"]))],
             [_("差评答复率"), _pct(ratio(f["replied"], f["n"]))],
             [_("未办结的整改（当前）"), open_fixes],
@@ -764,14 +766,15 @@ def public_summary(m: date) -> list[dict[str, Any]]:
     out = []
     for pk, name, _path in departments:
         a = acc[pk]
+        _label, ratings, average, satisfied, bad = _rating_row(name, a)
         out.append(
             {
                 "department_id": pk,
                 "department": name,
-                "ratings": a["n"],
-                "average": mean(a["levels"], a["n"]),
-                "satisfied_rate": ratio(a["l3"] + a["l4"] + a["l5"], a["n"]),
-                "bad": a["l1"] + a["l2"],
+                "ratings": ratings,
+                "average": average,
+                "satisfied_rate": satisfied,
+                "bad": bad,
                 "fixes": a["fixes"],
                 "fixed_rate": ratio(a["fixed"], a["fixes"]),
                 "replied_rate": ratio(a["replied"], a["fixes"]),
@@ -798,11 +801,7 @@ def public_section(m: date) -> Section:
         _("各部门好差评情况"),
         _("%(month)s 各部门好差评汇总（经申诉复核撤销的评价不计入）") % {"month": month_label(m)},
         [
-            Column("department", _("部门")),
-            Column("ratings", _("评价数"), "int"),
-            Column("avg", _("平均等级（1–5）"), "num"),
-            Column("satisfied", _("满意率（基本满意及以上）"), "pct"),
-            Column("bad", _("差评数（1–2级）"), "int"),
+            *_rating_cols(Column("department", _("部门"))),
             Column("fixed_rate", _("差评整改率"), "pct"),
             Column("replied_rate", _("差评答复率"), "pct"),
         ],

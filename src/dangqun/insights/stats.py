@@ -103,6 +103,36 @@ def elapsed_working_days(received: date, completed: date, stopped: int) -> int |
     return max(0, days - stopped)
 
 
+def _slice(field: str, key: int | None, m: date | None) -> dict[str, Any]:
+    """The filter of the statistics rows of one slice (`field` = key, one month); a None key or
+    month takes every one (the full rebuild)."""
+    where: dict[str, Any] = {}
+    if key is not None:
+        where[field] = key
+    if m is not None:
+        where["month"] = m
+    return where
+
+
+def _replace_unit_rows(model: Any, where: dict[str, Any], rows: dict, dims: tuple[str, ...]) -> None:
+    """Replace a slice's rows of `model` with `rows`: {(month, unit, *dims' values): counters}."""
+    paths = _paths(k[1] for k in rows)
+    model.objects.filter(**where).delete()
+    model.objects.bulk_create(
+        (
+            model(
+                month=month,
+                unit_id=unit,
+                unit_path=paths.get(unit, ""),
+                **dict(zip(dims, rest, strict=True)),
+                **counters,
+            )
+            for (month, unit, *rest), counters in rows.items()
+        ),
+        batch_size=2000,
+    )
+
+
 # --- cases (onestop) ----------------------------------------------------------------------------
 
 
@@ -166,11 +196,7 @@ def compute_cases(item_id: int | None = None, m: date | None = None) -> tuple[di
 
 
 def write_cases(rows: dict, materials: dict, item_id: int | None = None, m: date | None = None) -> None:
-    where: dict[str, Any] = {}
-    if item_id is not None:
-        where["item_id"] = item_id
-    if m is not None:
-        where["month"] = m
+    where = _slice("item_id", item_id, m)
     paths = _paths([k[1] for k in rows] + [k[1] for k in materials])
     CaseStat.objects.filter(**where).delete()
     NoticeMaterialStat.objects.filter(**where).delete()
@@ -244,30 +270,8 @@ def compute_ratings(unit_id: int | None = None, m: date | None = None) -> dict:
 
 
 def write_ratings(rows: dict, unit_id: int | None = None, m: date | None = None) -> None:
-    where: dict[str, Any] = {}
-    if unit_id is not None:
-        where["unit_id"] = unit_id
-    if m is not None:
-        where["month"] = m
-    paths = _paths(k[1] for k in rows)
-    RatingStat.objects.filter(**where).delete()
-    RatingStat.objects.bulk_create(
-        (
-            RatingStat(
-                month=month,
-                unit_id=unit,
-                unit_path=paths.get(unit, ""),
-                item_id=item,
-                channel=channel,
-                mode=mode,
-                window_id=window,
-                group=group,
-                **counters,
-            )
-            for (month, unit, item, channel, mode, window, group), counters in rows.items()
-        ),
-        batch_size=2000,
-    )
+    dims = ("item_id", "channel", "mode", "window_id", "group")
+    _replace_unit_rows(RatingStat, _slice("unit_id", unit_id, m), rows, dims)
 
 
 # --- fixes and messages (feedback) --------------------------------------------------------------
@@ -307,17 +311,7 @@ def compute_fixes(unit_id: int | None = None, m: date | None = None) -> dict:
 
 
 def write_fixes(rows: dict, unit_id: int | None = None, m: date | None = None) -> None:
-    where: dict[str, Any] = {}
-    if unit_id is not None:
-        where["unit_id"] = unit_id
-    if m is not None:
-        where["month"] = m
-    paths = _paths(k[1] for k in rows)
-    FixStat.objects.filter(**where).delete()
-    FixStat.objects.bulk_create(
-        FixStat(month=month, unit_id=unit, unit_path=paths.get(unit, ""), **counters)
-        for (month, unit), counters in rows.items()
-    )
+    _replace_unit_rows(FixStat, _slice("unit_id", unit_id, m), rows, ())
 
 
 def compute_messages(unit_id: int | None = None, m: date | None = None) -> dict:
@@ -345,17 +339,7 @@ def compute_messages(unit_id: int | None = None, m: date | None = None) -> dict:
 
 
 def write_messages(rows: dict, unit_id: int | None = None, m: date | None = None) -> None:
-    where: dict[str, Any] = {}
-    if unit_id is not None:
-        where["unit_id"] = unit_id
-    if m is not None:
-        where["month"] = m
-    paths = _paths(k[1] for k in rows)
-    MessageStat.objects.filter(**where).delete()
-    MessageStat.objects.bulk_create(
-        MessageStat(month=month, unit_id=unit, unit_path=paths.get(unit, ""), kind=kind, **counters)
-        for (month, unit, kind), counters in rows.items()
-    )
+    _replace_unit_rows(MessageStat, _slice("unit_id", unit_id, m), rows, ("kind",))
 
 
 def _refresh_cases(key: int, m: date) -> None:
