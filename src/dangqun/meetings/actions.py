@@ -612,9 +612,7 @@ def do_open_vote(
         _count(written_abstain, "written_abstain", _("书面意见弃权"), found),
     ]
     rules = queries.rules_for(meeting.branch, meeting.held_on)
-    entitled = queries.entitled_voters(meeting.branch, meeting.held_on)
-    present_ids = queries.present_member_ids(meeting)
-    voters = [m for m in entitled if m.pk in present_ids]
+    entitled, voters = queries.roll_call(meeting)
     found += R.quorum_problems(len(entitled), len(voters), rules)
     if not found:
         check = R.vote_outcome(
@@ -800,7 +798,7 @@ def do_open_election(
         found.append(Violation("seats", _("应选人数至少为 1。"), field="seats"))
     if mode not in SECRET_MODES:
         found.append(Violation("election_not_secret", _("选举应采用无记名投票方式。"), field="mode"))
-    entitled = queries.entitled_voters(meeting.branch, meeting.held_on)
+    entitled, voters = queries.roll_call(meeting)
     eligible = {m.pk: m for m in entitled}
     wanted: list[int] = []
     for raw in candidate_ids:
@@ -818,8 +816,6 @@ def do_open_election(
                 field="candidates",
             )
         )
-    present_ids = queries.present_member_ids(meeting)
-    voters = [m for m in entitled if m.pk in present_ids]
     if seats >= 1:
         rules = queries.rules_for(meeting.branch, meeting.held_on)
         found += R.election_problems(len(entitled), len(voters), len(set(wanted)), seats, rules)

@@ -211,6 +211,14 @@ def present_member_ids(meeting: Meeting) -> set[int]:
     return set(meeting.attendance.filter(status=AttendanceStatus.PRESENT).values_list("member_id", flat=True))
 
 
+def roll_call(meeting: Meeting) -> tuple[list[PartyMember], list[PartyMember]]:
+    """The members with a vote on the day of the meeting, and those of them present: the two
+    numbers every quorum, vote and election of a 支部党员大会 counts from (party.md §3–§4)."""
+    entitled = entitled_voters(meeting.branch, meeting.held_on)
+    present_ids = present_member_ids(meeting)
+    return entitled, [m for m in entitled if m.pk in present_ids]
+
+
 def attendance_counts(meeting: Meeting) -> dict[str, int]:
     counts = dict.fromkeys(AttendanceStatus.values, 0)
     for status, n in meeting.attendance.values_list("status").annotate(n=Count("id")).order_by():
@@ -233,9 +241,8 @@ def meeting_quorum(meeting: Meeting, rules: RuleSet | None = None) -> R.Quorum |
         return None
     rules = rules or rules_for(meeting.branch, meeting.held_on)
     if meeting.kind == MeetingKind.BRANCH_ASSEMBLY:
-        entitled = entitled_voters(meeting.branch, meeting.held_on)
-        present_ids = present_member_ids(meeting)
-        return R.assembly_quorum(len(entitled), sum(1 for m in entitled if m.pk in present_ids), rules)
+        entitled, present = roll_call(meeting)
+        return R.assembly_quorum(len(entitled), len(present), rules)
     counts = attendance_counts(meeting)
     base = max(counts["total"], meeting.branch.committee_size)
     return R.committee_quorum(base, counts[AttendanceStatus.PRESENT], rules)

@@ -475,9 +475,8 @@ def vote_create(request: HttpRequest, pk: int) -> HttpResponse:
     ).order_by("name", "id")
     form = VoteForm(request.POST or None, members=subjects)
     rules = queries.rules_for(meeting.branch, meeting.held_on)
-    entitled = queries.entitled_voters(meeting.branch, meeting.held_on)
-    present_ids = queries.present_member_ids(meeting)
-    present = sum(1 for m in entitled if m.pk in present_ids)
+    entitled, voters = queries.roll_call(meeting)
+    present = len(voters)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         vote = _try_action(
@@ -580,13 +579,12 @@ def vote_close(request: HttpRequest, pk: int) -> HttpResponse:
 @scoped
 def election_create(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = queries.access_managed_meeting(request.user, pk)
-    entitled = queries.entitled_voters(meeting.branch, meeting.held_on)
+    entitled, voters = queries.roll_call(meeting)
     form = ElectionForm(
         request.POST or None,
         members=PartyMember.objects.filter(pk__in=[m.pk for m in entitled]).order_by("name", "id"),
     )
-    present_ids = queries.present_member_ids(meeting)
-    present = sum(1 for m in entitled if m.pk in present_ids)
+    present = len(voters)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         election = _try_action(
