@@ -15,11 +15,8 @@ row is sent only while pending. Channels:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
@@ -37,9 +34,9 @@ from huey.exceptions import RetryTask, TaskLockedException
 
 from dangqun.accounts.choices import Role
 from dangqun.accounts.models import RoleGrant
-from dangqun.core.crypto import webhook_signature as sign
 from dangqun.core.locks import expiring_lock
 from dangqun.core.notifications import notify
+from dangqun.core.webhooks import TIMEOUT, post_signed
 from dangqun.orgs.models import Organization
 
 from . import rules as R
@@ -51,7 +48,6 @@ log = logging.getLogger(__name__)
 CHUNK = 5000
 MAX_ATTEMPTS = 8
 BASE_DELAY = 30
-TIMEOUT = 10
 
 
 def webhook_url() -> str:
@@ -284,27 +280,13 @@ def send_webhook_once(delivery_id: int) -> bool:
         d = Delivery.objects.select_related("push__source").filter(pk=delivery_id).first()
         if d is None or d.status == DeliveryStatus.SENT:
             return True
-        target = webhook_url()
-        body = json.dumps(_webhook_payload(d.push), ensure_ascii=False, sort_keys=True).encode()
-        request = urllib.request.Request(  # noqa: S310 — the URL is the operator's setting (http/https)
-            target,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "X-Dangqun-Delivery": f"learning:{d.push_id}:{d.pk}",
-                "X-Dangqun-Signature": "sm3=" + sign(body, webhook_secret()),
-            },
-        )
         d.attempts += 1
-        try:
-            if not target.startswith(("http://", "https://")):
-                raise ValueError("webhook URL must be http(s)")
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-                ok = 200 <= response.status < 300
-                error = "" if ok else f"HTTP {response.status}"
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            ok, error = False, str(exc)[:300]
+        ok, error = post_signed(
+            webhook_url(),
+            _webhook_payload(d.push),
+            secret=webhook_secret(),
+            delivery=f"learning:{d.push_id}:{d.pk}",
+        )
         if ok:
             d.status, d.sent_at = DeliveryStatus.SENT, timezone.now()
         elif d.attempts >= MAX_ATTEMPTS:

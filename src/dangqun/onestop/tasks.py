@@ -13,11 +13,8 @@ minor materials has passed, once each; staff decide.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from typing import Any
 
@@ -32,9 +29,9 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 from huey.exceptions import RetryTask, TaskLockedException
 
-from dangqun.core.crypto import webhook_signature as sign
 from dangqun.core.locks import expiring_lock
 from dangqun.core.notifications import notify
+from dangqun.core.webhooks import TIMEOUT, post_signed
 
 from .choices import Outcome, State
 from .models import Application, Event, WebhookDelivery
@@ -43,7 +40,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 BASE_DELAY = 30  # seconds: 30, 60, 120 … about 1 hour before the last try
-TIMEOUT = 10
 LOCK_SECONDS = 3 * TIMEOUT  # longer than one send; a killed sender's lock ends by itself
 LOST_AFTER = timedelta(minutes=2)  # a delivery never tried by then lost its job
 SWEEP_AFTER_SECONDS = 60  # an announcement still pending after this was lost on the way
@@ -164,26 +160,10 @@ def send_once(delivery_id: int) -> bool:
         delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
         if delivery is None or delivery.delivered_at is not None:
             return True
-        body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
-        request = urllib.request.Request(  # noqa: S310 — the URL is the operator's setting (http/https)
-            delivery.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "X-Dangqun-Delivery": delivery.key,
-                "X-Dangqun-Signature": "sm3=" + sign(body, webhook_secret()),
-            },
-        )
         delivery.attempts += 1
-        try:
-            if not delivery.url.startswith(("http://", "https://")):
-                raise ValueError("webhook URL must be http(s)")
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-                ok = 200 <= response.status < 300
-                error = "" if ok else f"HTTP {response.status}"
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            ok, error = False, str(exc)[:300]
+        ok, error = post_signed(
+            delivery.url, delivery.payload, secret=webhook_secret(), delivery=delivery.key
+        )
         if ok:
             delivery.delivered_at = timezone.now()
         delivery.last_error = error
