@@ -53,6 +53,40 @@ def access_item(code: str) -> ServiceItem:
     return item
 
 
+# What the guide page reads on every request: the head of the page and the stamp of its cached
+# facts (views.guide). The facts themselves come from guide_item() when they are rendered.
+GUIDE_FIELDS = (
+    "code",
+    "name",
+    "item_type",
+    "handling_mode",
+    "status",
+    "version",
+    "updated_at",
+    "department__name",
+)
+
+
+def access_guide_item(code: str) -> ServiceItem:
+    """The item for its public guide page (GUIDE_FIELDS only; code is unique: no ordering)."""
+    found = list(
+        public_items()
+        .select_related("department")
+        .only(*GUIDE_FIELDS)
+        .filter(code=str(code)[:12])
+        .order_by()[:1]
+    )
+    if not found:
+        raise NotFound()
+    return found[0]
+
+
+def guide_item(pk: int) -> tuple[ServiceItem, list[Material]]:
+    """The whole item, its department and its materials, for rendering the guide's facts."""
+    item = ServiceItem.objects.select_related("department").get(pk=pk)
+    return item, list(item.materials.all())
+
+
 def item_for_submission(code: str) -> tuple[ServiceItem, list[Material]]:
     """The item (with its department and window) and its materials for the submission API: read
     once per process and kept until the catalog changes (search.cached_item), so the hot path of

@@ -534,6 +534,39 @@ def cached_item(code: str, load: Any) -> Any:
     return value
 
 
+FRAGMENT_PREFIX = "dangqun:onestop:fragment:"
+FRAGMENT_SECONDS = 3600
+
+
+def cached_fragment(key: str, stamp: Any, render: Any) -> str:
+    """`render()`'s text for `key`, shared by every process through Django's cache (Redis in
+    production) while the catalog's shared version and `stamp` are unchanged.
+
+    `stamp` names what the text shows that a catalog write does not bump (the item's own version
+    and update time, its department's name). The version is read in the same round trip as the
+    text and before `render()` reads anything, so a text rendered from rows older than a change is
+    stored under the version before it and never served after it. A cache outage renders anew.
+    """
+    from django.core.cache import cache
+
+    full_key = FRAGMENT_PREFIX + key
+    try:
+        found = cache.get_many([VERSION_CACHE_KEY, full_key])
+    except Exception:
+        log.warning("search: cannot read a cached fragment", exc_info=True)
+        return render()
+    valid_for = (found.get(VERSION_CACHE_KEY), stamp)
+    hit = found.get(full_key)
+    if hit is not None and hit[0] == valid_for:
+        return hit[1]
+    text = render()
+    try:
+        cache.set(full_key, (valid_for, text), FRAGMENT_SECONDS)
+    except Exception:
+        log.warning("search: cannot store a cached fragment", exc_info=True)
+    return text
+
+
 def catalog_changed(*, deleted: bool = False) -> None:
     """Call after a catalog write: this process re-reads at once, others after commit via the cache."""
     global _state

@@ -16,8 +16,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -30,7 +33,7 @@ from dangqun.core.validators import mask_id_number
 from dangqun.orgs.choices import OrgKind
 from dangqun.orgs.models import Organization
 
-from . import actions, queries, throttle
+from . import actions, queries, search, throttle
 from . import rules as R
 from .api import search_page, track_out
 from .choices import OPEN_STATES, Due, ItemStatus, Outcome, State, TaskState
@@ -123,16 +126,29 @@ def _page_url(request: HttpRequest, page: int) -> str:
 
 @require_safe
 def guide(request: HttpRequest, code: str) -> HttpResponse:
-    """办事指南: everything an applicant needs before coming (or applying online)."""
-    item = _found(queries.access_item, code)
+    """办事指南: everything an applicant needs before coming (or applying online).
+
+    The facts and the materials are the same for every visitor of an item in one language: their
+    rendered text is shared through the cache until the catalog changes or the item's version,
+    update time or department name differ (search.cached_fragment), which saves the materials
+    query and most of the rendering. The rest of the page (the apply button and its CSRF token,
+    the header) is rendered for each request.
+    """
+    item = _found(queries.access_guide_item, code)
+    language = get_language() or ""
+    stamp = (item.pk, item.version, item.updated_at, item.department_id, item.department.name)
+
+    def facts() -> str:
+        full, materials = queries.guide_item(item.pk)
+        return render_to_string("onestop/partials/guide_facts.html", {"item": full, "materials": materials})
+
     return render(
         request,
         "onestop/guide.html",
         {
             "item": item,
-            "materials": list(item.materials.all()),
+            "facts": mark_safe(search.cached_fragment(f"guide:{item.code}:{language}", stamp, facts)),  # noqa: S308 — our own template's output
             "can_apply": item.status == ItemStatus.ACTIVE and has_perm(request.user, "onestop.apply"),
-            "fields": item.form_schema.get("fields", []),
         },
     )
 
