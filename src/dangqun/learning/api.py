@@ -93,7 +93,9 @@ def recommendations(request: HttpRequest, filters: Query[RecommendationFilters])
         }
         for r in data["items"]
     ]
-    progress = queries.my_progress(user, timezone.localdate().year, data["profile"])
+    year = timezone.localdate().year
+    totals = data["year_totals"] if data["year"] == year else None  # None: past midnight, count again
+    progress = queries.my_progress(user, year, data["profile"], totals)
     return {"items": items, "source": data["source"], "progress": progress}
 
 

@@ -92,9 +92,10 @@ def profile(user: Any) -> LearnerProfile:
     """The learner's profile, created on first use from their party record (cold start)."""
     if not is_learner(user):
         raise PermissionDenied()
-    found = LearnerProfile.objects.select_related("branch").filter(user=user).first()
-    if found is not None:
-        return found
+    # One row per user (one-to-one): no ordering to compile.
+    found = list(LearnerProfile.objects.select_related("branch").filter(user=user).order_by()[:1])
+    if found:
+        return found[0]
     from .actions import ensure_profile
 
     return ensure_profile(user)
@@ -165,8 +166,27 @@ def requirements_for(prof: LearnerProfile, year: int) -> QuerySet[Requirement]:
             item__status=ItemStatus.PUBLISHED,
         )
         .select_related("item", "organization")
+        .only(*REQUIREMENT_FIELDS)
         .order_by("due_on", "pk")
     )
+
+
+# What a learner's list shows of a requirement (recommend.recommendations, the API and the page):
+# the item's card and the assigning organization's name. The item's body and search columns are
+# not read on this hot path.
+REQUIREMENT_FIELDS = (
+    "item_id",
+    "organization_id",
+    "due_on",
+    "audience",
+    "year",
+    "item__title",
+    "item__kind",
+    "item__topic",
+    "item__minutes",
+    "organization__name",
+    "organization__short_name",
+)
 
 
 def annual_target(prof: LearnerProfile, on: date | None = None) -> tuple[int, str]:
@@ -176,19 +196,36 @@ def annual_target(prof: LearnerProfile, on: date | None = None) -> tuple[int, st
     return int(rules[key]), rules.source(key)
 
 
-def my_progress(user: Any, year: int, prof: LearnerProfile | None = None) -> dict[str, Any]:
+def year_totals(records: list[tuple[Any, ...]], year: int) -> tuple[int, int]:
+    """(credited seconds, records) of `year` from rows ending in (year, credited_seconds): what
+    my_progress would count, from rows already read (recommend.recommendations reads them all)."""
+    seconds = count = 0
+    for *_rest, record_year, credited in records:
+        if record_year == year:
+            seconds += credited or 0
+            count += 1
+    return seconds, count
+
+
+def my_progress(
+    user: Any, year: int, prof: LearnerProfile | None = None, totals: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """The year's hours against the annual target. `totals` (year_totals of the user's records)
+    saves the aggregate query when the caller has just read every record of the user."""
     prof = prof or profile(user)
-    agg = StudyRecord.objects.filter(user=user, year=year).aggregate(
-        seconds=Sum("credited_seconds"), finished=Count("pk")
-    )
+    if totals is None:
+        agg = StudyRecord.objects.filter(user=user, year=year).aggregate(
+            seconds=Sum("credited_seconds"), finished=Count("pk")
+        )
+        totals = (agg["seconds"] or 0, agg["finished"] or 0)
     target, source = annual_target(prof, date(year, 12, 31) if year != timezone.localdate().year else None)
-    done = R.hours(agg["seconds"] or 0)
+    done = R.hours(totals[0])
     return {
         "year": year,
         "hours": done,
         "target": target,
         "source": source,
-        "finished": agg["finished"] or 0,
+        "finished": totals[1],
         "percent": min(100, round(done * 100 / target)) if target else 100,
         "is_cadre": prof.is_cadre,
     }

@@ -47,6 +47,8 @@ RELOAD_SECONDS = 300.0
 BRANCH_WINDOW_DAYS = 90
 STORED_SIZE = 30
 BRANCH_CACHE_SECONDS = 3600
+# What a recommended item's card shows (the API and the member page); the body is not read.
+CARD_FIELDS = ("pk", "title", "kind", "topic", "minutes")
 
 
 @dataclass
@@ -312,11 +314,14 @@ def recommendations(user: Any, limit: int = 10) -> dict[str, Any]:
     prof = queries.profile(user)
     st = current()
     today = timezone.localdate()
+    # (year, credited seconds) too: the year's hours come from the same rows (queries.year_totals).
     records = list(
-        StudyRecord.objects.filter(user=user).order_by("-updated_at").values_list("item_id", "finished_at")
+        StudyRecord.objects.filter(user=user)
+        .order_by("-updated_at")
+        .values_list("item_id", "finished_at", "year", "credited_seconds")
     )
-    finished = {pk for pk, at in records if at is not None}
-    history = [pk for pk, _at in records]  # opened or finished, most recent first
+    finished = {r[0] for r in records if r[1] is not None}
+    history = [r[0] for r in records]  # opened or finished, most recent first
     out: list[dict[str, Any]] = []
     required_ids: set[int] = set()
     for req in queries.requirements_for(prof, today.year):
@@ -341,7 +346,9 @@ def recommendations(user: Any, limit: int = 10) -> dict[str, Any]:
     source = "live"
     if rest > 0:
         picks = None
-        stored = StoredRecommendations.objects.filter(user=user).first()
+        stored = next(
+            iter(StoredRecommendations.objects.filter(user=user).order_by()[:1]), None
+        )  # one per user
         if (
             stored is not None
             and stored.computed_at >= prof.changed_at
@@ -362,7 +369,7 @@ def recommendations(user: Any, limit: int = 10) -> dict[str, Any]:
             exclude = _block_out_of_scope(st, prof, set(required_ids))
             state = member_state(prof, history, exclude)
             picks = [(p.item_id, p.score, p.reason, p.related_id) for p in st.index.rank(state, rest)]
-        items = ContentItem.objects.in_bulk([p[0] for p in picks])
+        items = ContentItem.objects.only(*CARD_FIELDS).in_bulk([p[0] for p in picks])
         for pk, score, code, related in picks:
             item = items.get(pk)
             if item is None:
@@ -378,7 +385,14 @@ def recommendations(user: Any, limit: int = 10) -> dict[str, Any]:
                     "score": score,
                 }
             )
-    return {"profile": prof, "items": out, "source": source, "index_version": st.fingerprint}
+    return {
+        "profile": prof,
+        "items": out,
+        "source": source,
+        "index_version": st.fingerprint,
+        "year": today.year,
+        "year_totals": queries.year_totals(records, today.year),
+    }
 
 
 def search(user: Any, q: str, *, topic: str = "", kind: str = "", limit: int = 20) -> list[ContentItem]:

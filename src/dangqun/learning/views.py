@@ -75,7 +75,9 @@ def index(request: HttpRequest) -> HttpResponse:
         raise errors.PermissionDenied()
     data = recommend.recommendations(request.user, 10)
     prof = data["profile"]
-    progress = queries.my_progress(request.user, timezone.localdate().year, prof)
+    year = timezone.localdate().year
+    totals = data["year_totals"] if data["year"] == year else None  # None: past midnight, count again
+    progress = queries.my_progress(request.user, year, prof, totals)
     recent = StudyRecord.objects.filter(user=request.user).select_related("item").order_by("-updated_at")[:5]
     return render(
         request,
