@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -252,6 +252,20 @@ def _user(actor: Any) -> Any:
     return actor if getattr(actor, "is_authenticated", False) and getattr(actor, "pk", None) else None
 
 
+M = TypeVar("M", bound=Model)
+
+
+def _create_once(model: type[M], refusal: RuleViolation, **fields: Any) -> M:
+    """Create a row a unique constraint keeps single. When another request created it a moment
+    ago (two clerks, a retry), the constraint is the last check: refuse with `refusal` rather
+    than fail the whole transaction with a database error."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**fields)
+    except IntegrityError:
+        raise refusal from None
+
+
 def _resolve_people(
     actor: Any, ids: Iterable[Any] | None, field: str
 ) -> tuple[list[R.Person], list[Violation]]:
@@ -379,20 +393,18 @@ def do_record_step(
     raise_if_any(found + assessment.violations)
     assessment.flags += _roster_flags(member, step, ev, rules)
 
-    try:
-        with transaction.atomic():
-            record = DevelopmentStep.objects.create(
-                member=member,
-                step=step,
-                done_on=on,
-                responsible=responsible,
-                notes=notes,
-                data=_json_safe(ev),
-                flags=[f.as_dict() for f in assessment.flags],
-                recorded_by=_user(actor),
-            )
-    except IntegrityError:  # the same step recorded by someone else a moment ago
-        raise RuleViolation("step_done", _("该步骤刚刚已被登记，请刷新后查看。"), field="step") from None
+    record = _create_once(
+        DevelopmentStep,
+        RuleViolation("step_done", _("该步骤刚刚已被登记，请刷新后查看。"), field="step"),
+        member=member,
+        step=step,
+        done_on=on,
+        responsible=responsible,
+        notes=notes,
+        data=_json_safe(ev),
+        flags=[f.as_dict() for f in assessment.flags],
+        recorded_by=_user(actor),
+    )
     for f in files:
         kind = sniff_evidence(_head(f))
         StepEvidence.objects.create(

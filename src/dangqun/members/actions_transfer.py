@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -32,7 +32,7 @@ from dangqun.orgs.models import Organization
 from dangqun.orgs.rules import add_months
 
 from . import rules_transfer as RT
-from .actions import _check_date, _locked, _recount, _rules, _user
+from .actions import _check_date, _create_once, _locked, _recount, _rules, _user
 from .choices import MEMBER_STATUSES, Status
 from .letters import allocate_number, issuing_committee, letter_number
 from .models import DuesPayment, PartyMember
@@ -117,19 +117,17 @@ def do_issue_transfer(
     elif to_branch.pk == member.branch_id:
         found.append(Violation("same_branch", _("转入党支部不能是党员现在所在的党支部。"), field="to_branch"))
     raise_if_any(found)
-    try:
-        with transaction.atomic():
-            transfer = Transfer.objects.create(
-                member=member,
-                from_branch=member.branch,
-                to_branch=to_branch,
-                member_status=member.status,
-                reason=reason,
-                issued_on=issued_on,
-                issued_by=_user(actor),
-            )
-    except IntegrityError:  # another transfer of the same member a moment ago
-        raise RuleViolation("transfer_pending", _("该党员已有待接收的组织关系转接。")) from None
+    transfer = _create_once(
+        Transfer,
+        RuleViolation("transfer_pending", _("该党员已有待接收的组织关系转接。")),
+        member=member,
+        from_branch=member.branch,
+        to_branch=to_branch,
+        member_status=member.status,
+        reason=reason,
+        issued_on=issued_on,
+        issued_by=_user(actor),
+    )
     audit(
         actor,
         "member.transfer_issue",
@@ -317,33 +315,31 @@ def do_issue_letter(
     committee = issuing_committee(member.branch)
     seq = allocate_number(committee, issued_on.year)
     paid_through = DuesPayment.objects.filter(member=member).aggregate(m=Max("period_end"))["m"]
-    try:
-        with transaction.atomic():
-            letter = IntroductionLetter.objects.create(
-                committee=committee,
-                year=issued_on.year,
-                seq=seq,
-                number=letter_number(committee, issued_on.year, seq),
-                member=member,
-                from_branch=member.branch,
-                from_name=member.branch.name,
-                committee_name=committee.name,
-                to_organization=to_organization,
-                cross_province=cross_province,
-                reason=reason,
-                holder_name=member.name,
-                holder_gender=member.get_gender_display() if member.gender else "",
-                holder_age=_age(member.birth_date, issued_on),
-                member_status=member.status,
-                standing_years=member.party_standing_years(issued_on),
-                probation_ends_on=member.probation_ends_on if member.status == Status.PROBATIONARY else None,
-                dues_paid_through=paid_through,
-                issued_on=issued_on,
-                valid_until=valid_until,
-                issued_by=_user(actor),
-            )
-    except IntegrityError:  # another letter for the same member a moment ago
-        raise RuleViolation("letter_open", _("该党员已开具介绍信、尚未回执。")) from None
+    letter = _create_once(
+        IntroductionLetter,
+        RuleViolation("letter_open", _("该党员已开具介绍信、尚未回执。")),
+        committee=committee,
+        year=issued_on.year,
+        seq=seq,
+        number=letter_number(committee, issued_on.year, seq),
+        member=member,
+        from_branch=member.branch,
+        from_name=member.branch.name,
+        committee_name=committee.name,
+        to_organization=to_organization,
+        cross_province=cross_province,
+        reason=reason,
+        holder_name=member.name,
+        holder_gender=member.get_gender_display() if member.gender else "",
+        holder_age=_age(member.birth_date, issued_on),
+        member_status=member.status,
+        standing_years=member.party_standing_years(issued_on),
+        probation_ends_on=member.probation_ends_on if member.status == Status.PROBATIONARY else None,
+        dues_paid_through=paid_through,
+        issued_on=issued_on,
+        valid_until=valid_until,
+        issued_by=_user(actor),
+    )
     audit(
         actor,
         "member.letter_issue",
@@ -475,22 +471,20 @@ def do_register_flowing(
         rules=_rules(member.branch, registered_on),
     )
     raise_if_any(found)
-    try:
-        with transaction.atomic():
-            reg = FlowingMember.objects.create(
-                member=member,
-                kind=kind,
-                place=place,
-                contact=contact,
-                since=since,
-                expected_return=expected_return,
-                reason=reason,
-                registered_on=registered_on,
-                last_contact_on=registered_on,
-                registered_by=_user(actor),
-            )
-    except IntegrityError:
-        raise RuleViolation("flow_active", _("该党员已登记为流动党员。")) from None
+    reg = _create_once(
+        FlowingMember,
+        RuleViolation("flow_active", _("该党员已登记为流动党员。")),
+        member=member,
+        kind=kind,
+        place=place,
+        contact=contact,
+        since=since,
+        expected_return=expected_return,
+        reason=reason,
+        registered_on=registered_on,
+        last_contact_on=registered_on,
+        registered_by=_user(actor),
+    )
     audit(actor, "member.flowing_register", member, registration=reg.pk, kind=kind, since=since)
     return reg
 
@@ -533,9 +527,14 @@ def do_end_flowing(reg: FlowingMember, *, ended_on: date, actor: Any, note: str 
     found: list[Violation] = []
     if not reg.active:
         found.append(Violation("flow_ended", _("该流动党员登记已结束。")))
-    found += RT.check_issue_date(ended_on, _today(), "ended_on")
-    if ended_on < reg.since:
-        found.append(Violation("ended_before_leaving", _("返回日期不能早于外出日期。"), field="ended_on"))
+    found += RT.check_date_since(
+        ended_on,
+        reg.since,
+        _today(),
+        field="ended_on",
+        code="ended_before_leaving",
+        message=_("返回日期不能早于外出日期。"),
+    )
     note, problems = _text(note, "end_note", _("结束说明"), 200, required=False)
     found += problems
     raise_if_any(found)

@@ -64,18 +64,27 @@ def check_issue_date(on: date, today: date, field: str = "issued_on") -> list[Vi
     return []
 
 
+def check_date_since(
+    on: date, earliest: date, today: date, *, field: str, code: str, message: str
+) -> list[Violation]:
+    """A date that closes a step (decision, receipt, contact): not in the future, not before the
+    step began. `message` may name the earliest date as %(d)s."""
+    found = check_issue_date(on, today, field)
+    if on < earliest:
+        found.append(Violation(code, message % {"d": earliest.isoformat()}, field=field))
+    return found
+
+
 def check_decision_date(on: date, issued_on: date, today: date) -> list[Violation]:
     """Acceptance or return: on or after the issue, not in the future."""
-    found = check_issue_date(on, today, "decided_on")
-    if on < issued_on:
-        found.append(
-            Violation(
-                "decided_before_issue",
-                _("接收或退回日期不能早于转出日期（%(d)s）。") % {"d": issued_on.isoformat()},
-                field="decided_on",
-            )
-        )
-    return found
+    return check_date_since(
+        on,
+        issued_on,
+        today,
+        field="decided_on",
+        code="decided_before_issue",
+        message=_("接收或退回日期不能早于转出日期（%(d)s）。"),
+    )
 
 
 def postpone_until(probation_ends_on: date, rules: RuleSet) -> date:
@@ -143,16 +152,14 @@ def letter_expired(valid_until: date, today: date) -> bool:
 
 
 def check_receipt(*, received_on: date, issued_on: date, today: date) -> list[Violation]:
-    found = check_issue_date(received_on, today, "received_on")
-    if received_on < issued_on:
-        found.append(
-            Violation(
-                "receipt_before_issue",
-                _("回执日期不能早于介绍信开具日期（%(d)s）。") % {"d": issued_on.isoformat()},
-                field="received_on",
-            )
-        )
-    return found
+    return check_date_since(
+        received_on,
+        issued_on,
+        today,
+        field="received_on",
+        code="receipt_before_issue",
+        message=_("回执日期不能早于介绍信开具日期（%(d)s）。"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,16 +225,14 @@ def contact_overdue(last_contact_on: date, today: date, rules: RuleSet) -> bool:
 
 
 def check_contact(*, contacted_on: date, since: date, today: date) -> list[Violation]:
-    found = check_issue_date(contacted_on, today, "contacted_on")
-    if contacted_on < since:
-        found.append(
-            Violation(
-                "contact_before_leaving",
-                _("联系日期不能早于外出日期（%(d)s）。") % {"d": since.isoformat()},
-                field="contacted_on",
-            )
-        )
-    return found
+    return check_date_since(
+        contacted_on,
+        since,
+        today,
+        field="contacted_on",
+        code="contact_before_leaving",
+        message=_("联系日期不能早于外出日期（%(d)s）。"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
