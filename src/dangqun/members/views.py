@@ -455,17 +455,21 @@ def _probation_decision(
     form: ProbationCancelForm,
     action: Callable[..., Any],
     template: str,
+    decision: str,
     success: Callable[[Any], str],
 ) -> HttpResponse:
     """The half the two probation decisions share: the posted decision (the form's fields are the
-    action's keyword arguments) goes through the action, or the form shows every broken rule."""
+    action's keyword arguments) goes through the action, or the form shows every broken rule.
+    `decision` names it in the page's title, breadcrumb and heading (probation_decision.html)."""
     if request.method == "POST" and form.is_valid():
         record = try_action(form, lambda: action(member, **form.cleaned_data, actor=request.user))
         if record is not None:
             messages.success(request, success(record))
             return redirect("members:detail", pk=member.pk)
     return render(
-        request, template, {"member": member, "form": form, "status_label": Status(member.status).label}
+        request,
+        template,
+        {"member": member, "form": form, "status_label": Status(member.status).label, "decision": decision},
     )
 
 
@@ -483,6 +487,7 @@ def cancel_probation(request: HttpRequest, pk: int) -> HttpResponse:
         ProbationCancelForm(request.POST or None),
         do_cancel_probation,
         "members/probation_cancel.html",
+        _("取消预备党员资格"),
         lambda _record: _("已登记取消%(name)s的预备党员资格。") % {"name": member.name},
     )
 
@@ -508,6 +513,7 @@ def extend_probation(request: HttpRequest, pk: int) -> HttpResponse:
         form,
         do_extend_probation,
         "members/probation_extend.html",
+        _("延长预备期"),
         lambda extension: (
             _("已登记%(name)s延长预备期 %(m)s 个月，预备期满日期改为 %(d)s。")
             % {"name": member.name, "m": extension.months, "d": extension.new_end.isoformat()}
