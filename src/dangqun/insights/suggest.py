@@ -79,6 +79,23 @@ def _case_rows(m: date, **where: Any) -> list[dict[str, Any]]:
     )
 
 
+def _item_candidate(
+    kind: str, row: dict[str, Any], names: dict[int, str], metric: float, baseline: float, **evidence: Any
+) -> Candidate:
+    """A suggestion about one service item of one unit (a _case_rows row): its subject is the
+    item, labelled by name (#id once the item is gone), and its evidence names the item first."""
+    item = row["item_id"]
+    return Candidate(
+        kind,
+        row["unit_id"],
+        str(item),
+        names.get(item, f"#{item}"),
+        metric,
+        baseline,
+        {"item": names.get(item, ""), **evidence},
+    )
+
+
 def notice_candidates(m: date, rules: RuleSet) -> Iterator[Candidate]:
     rows = [
         r
@@ -97,21 +114,17 @@ def notice_candidates(m: date, rules: RuleSet) -> Iterator[Candidate]:
             .first()
         )
         share = ratio(r["n"], r["s"]) or 0.0
-        yield Candidate(
+        yield _item_candidate(
             SuggestionKind.NOTICE_MATERIAL,
-            r["unit_id"],
-            str(r["item_id"]),
-            names.get(r["item_id"], f"#{r['item_id']}"),
+            r,
+            names,
             share,
             rules["insights.notice_share_min"],
-            {
-                "item": names.get(r["item_id"], ""),
-                "submitted": r["s"],
-                "noticed": r["n"],
-                "share": share,
-                "material": top[0] if top else "",
-                "material_count": top[1] if top else 0,
-            },
+            submitted=r["s"],
+            noticed=r["n"],
+            share=share,
+            material=top[0] if top else "",
+            material_count=top[1] if top else 0,
         )
 
 
@@ -125,20 +138,16 @@ def on_time_candidates(m: date, rules: RuleSet) -> Iterator[Candidate]:
     names = _item_names({r["item_id"] for r in rows})
     for r in rows:
         rate = ratio(r["o"], r["c"]) or 0.0
-        yield Candidate(
+        yield _item_candidate(
             SuggestionKind.ON_TIME_LOW,
-            r["unit_id"],
-            str(r["item_id"]),
-            names.get(r["item_id"], f"#{r['item_id']}"),
+            r,
+            names,
             rate,
             rules["insights.on_time_min"],
-            {
-                "item": names.get(r["item_id"], ""),
-                "completed": r["c"],
-                "on_time": r["o"],
-                "rate": rate,
-                "avg_days": mean(r["w"], r["t"]),
-            },
+            completed=r["c"],
+            on_time=r["o"],
+            rate=rate,
+            avg_days=mean(r["w"], r["t"]),
         )
 
 
