@@ -12,7 +12,7 @@ Who does what:
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
@@ -25,7 +25,7 @@ from dangqun.orgs.models import Organization
 
 from . import rules as R
 from .choices import Audience, ItemStatus
-from .models import ContentItem, LearnerProfile, Requirement, Source, StudyRecord
+from .models import ContentItem, LearnerProfile, Product, Push, Requirement, Source, StudyRecord
 
 STUDY_PERM = "learning.study"
 ASSIGN_PERM = "learning.assign"
@@ -288,30 +288,27 @@ def branch_progress(org: Organization, year: int) -> dict[str, Any]:
     }
 
 
-def access_product(user: Any, pk: Any):
-    from .models import Product
+SourceRow = TypeVar("SourceRow", Product, Push)
 
-    product = (
-        Product.objects.filter(edit_scope(user, "source__organization__"), pk=int_pk(pk))
+
+def _access_of_source(model: type[SourceRow], user: Any, pk: Any) -> SourceRow:
+    """A product or push is editable where its source is (access_source): 404 elsewhere."""
+    row = (
+        model.objects.filter(edit_scope(user, "source__organization__"), pk=int_pk(pk))
         .select_related("source__organization")
         .first()
     )
-    if product is None:
+    if row is None:
         raise NotFound()
-    return product
+    return row
 
 
-def access_push(user: Any, pk: Any):
-    from .models import Push
+def access_product(user: Any, pk: Any) -> Product:
+    return _access_of_source(Product, user, pk)
 
-    push = (
-        Push.objects.filter(edit_scope(user, "source__organization__"), pk=int_pk(pk))
-        .select_related("source__organization")
-        .first()
-    )
-    if push is None:
-        raise NotFound()
-    return push
+
+def access_push(user: Any, pk: Any) -> Push:
+    return _access_of_source(Push, user, pk)
 
 
 def delivery_counts(push_ids: list[int]) -> dict[int, dict[str, dict[str, int]]]:
