@@ -53,6 +53,13 @@ def _note(label: str) -> forms.CharField:
     return forms.CharField(label=label, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
+def _yes_no(label: str, yes: str, no: str) -> forms.TypedChoiceField:
+    """A required yes/no answer as two radio buttons, cleaned to a bool."""
+    return forms.TypedChoiceField(
+        label=label, choices=[("1", yes), ("0", no)], coerce=lambda v: v == "1", widget=forms.RadioSelect
+    )
+
+
 class NoteForm(forms.Form):
     note = _note(_("说明"))
 
@@ -71,21 +78,11 @@ class DisputeForm(forms.Form):
 
 class CallbackForm(forms.Form):
     note = _note(_("回访情况"))
-    verified = forms.TypedChoiceField(
-        label=_("核实结果"),
-        choices=[("1", _("情况属实")), ("0", _("情况不属实"))],
-        coerce=lambda v: v == "1",
-        widget=forms.RadioSelect,
-    )
+    verified = _yes_no(_("核实结果"), _("情况属实"), _("情况不属实"))
 
 
 class ConfirmForm(forms.Form):
-    solved = forms.TypedChoiceField(
-        label=_("问题是否已解决"),
-        choices=[("1", _("已解决")), ("0", _("未解决"))],
-        coerce=lambda v: v == "1",
-        widget=forms.RadioSelect,
-    )
+    solved = _yes_no(_("问题是否已解决"), _("已解决"), _("未解决"))
     note = forms.CharField(
         label=_("补充说明"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -97,12 +94,7 @@ class MessageCallbackForm(forms.Form):
 
 class DecisionForm(forms.Form):
     note = _note(_("复核意见"))
-    upheld = forms.TypedChoiceField(
-        label=_("复核结论"),
-        choices=[("1", _("申诉成立，该评价不计入统计")), ("0", _("申诉不成立，维持评价"))],
-        coerce=lambda v: v == "1",
-        widget=forms.RadioSelect,
-    )
+    upheld = _yes_no(_("复核结论"), _("申诉成立，该评价不计入统计"), _("申诉不成立，维持评价"))
 
 
 class MultipleFileInput(forms.ClearableFileInput):
