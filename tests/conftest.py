@@ -48,6 +48,27 @@ def _clean_cache():
 
 
 @pytest.fixture(autouse=True)
+def _per_process_snapshots(monkeypatch, _clean_cache):
+    """Query counts must not depend on the clock. The per-process snapshots (work calendar and
+    rule sets, catalog search, learning index) re-read their tables every RELOAD_SECONDS, for
+    processes without a shared cache, and whenever the shared version they were loaded under
+    changes; the cache is cleared for every test. Left alone, a snapshot from an earlier test
+    reloaded at a random moment: inside a measured block that is extra queries. So each test
+    starts without one and keeps the one it loads; writes still drop it at once, and the reload
+    itself is tested with a clock of its own (tests/core/test_calendar.py)."""
+    from dangqun.core import workcalendar
+    from dangqun.learning import recommend
+    from dangqun.onestop import search
+
+    for module in (workcalendar, search, recommend):
+        monkeypatch.setattr(module, "RELOAD_SECONDS", 24 * 3600.0)
+        module.reset()
+    yield
+    for module in (workcalendar, search, recommend):
+        module.reset()
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     # A page request leaves its language active in the thread (LocaleMiddleware never resets it):
     # after an English page, messages built outside a request would be English in the next test.
