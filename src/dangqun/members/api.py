@@ -8,9 +8,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Path, Query, Router, Schema, UploadedFile
 from ninja.responses import Status as HttpStatus
@@ -24,7 +23,7 @@ from dangqun.core.schemas import ERRORS, ErrorOut
 from . import actions, queries
 from . import rules as R
 from .choices import QUOTE_CATEGORIES, DuesCategory, Status, StepState
-from .exporting import XLSX_CONTENT_TYPE, export_filename, export_roster
+from .exporting import XLSX_CONTENT_TYPE, roster_response
 from .importing import do_import_members
 from .importing import max_bytes as max_import_bytes
 from .models import PartyMember
@@ -193,17 +192,13 @@ def export_members(request: HttpRequest, filters: Query[ExportFilters]):
         "stage": filters.stage,
     }
     masked = filters.masked or not has_perm(request.auth, "members.change", branch)
-    data, _count = export_roster(
+    return roster_response(
         queries.branch_roster(branch, **chosen),
         actor=request.auth,
         scope=branch,
         masked=masked,
         filters=chosen,
     )
-    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = content_disposition_header(True, export_filename(branch))
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def _summary(m: PartyMember) -> dict:

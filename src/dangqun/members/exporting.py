@@ -15,7 +15,9 @@ from datetime import date
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -176,6 +178,18 @@ def export_roster(
         filters={k: v for k, v in filters.items() if v not in (None, "")},
     )
     return data, count
+
+
+def roster_response(
+    members: QuerySet[PartyMember], *, actor: Any, scope: Organization, masked: bool, filters: dict[str, Any]
+) -> HttpResponse:
+    """export_roster as the download the page and the API answer: an .xlsx attachment, never
+    stored by a cache (it may hold full ID numbers)."""
+    data, _count = export_roster(members, actor=actor, scope=scope, masked=masked, filters=filters)
+    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, export_filename(scope))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def export_filename(scope: Organization, today: date | None = None) -> str:

@@ -27,7 +27,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -45,7 +44,7 @@ from . import queries
 from . import rules as R
 from .actions import do_cancel_probation, do_extend_probation, do_record_step, do_register_applicant
 from .choices import DuesCategory, Status, StepState
-from .exporting import XLSX_CONTENT_TYPE, export_filename, export_roster
+from .exporting import roster_response
 from .forms import (
     VIOLATION_FIELDS,
     ImportConfirmForm,
@@ -225,17 +224,13 @@ def roster_export(request: HttpRequest, org_id: int) -> HttpResponse:
     groups = list(Organization.objects.filter(parent=branch, kind=OrgKind.GROUP).only("id", "name"))
     filters = RosterFilterForm(request.GET, groups).filters()
     masked = request.GET.get("masked") == "1" or not has_perm(request.user, "members.change", branch)
-    data, _count = export_roster(
+    return roster_response(
         queries.branch_roster(branch, **filters),
         actor=request.user,
         scope=branch,
         masked=masked,
         filters=filters,
     )
-    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = content_disposition_header(True, export_filename(branch))
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 # ---------------------------------------------------------------------------------------------
