@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -41,18 +37,6 @@ def make_user(username: str, role: str | None = None, org: Organization | None =
     if role:
         RoleGrant.objects.create(user=user, role=role, organization=org)
     return user
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _remove_the_test_data_dir():
-    """Uploads, certificates and static files of a test process go to its own temporary folder
-    (settings: dangqun-test-<pid>); it goes when the process is done."""
-    yield
-    from django.conf import settings
-
-    data = Path(settings.DATA_DIR)
-    if data.name == f"dangqun-test-{os.getpid()}" and data.parent == Path(tempfile.gettempdir()):
-        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,9 @@ FIELD_ENCRYPTION_KEY are real values, because a leaked demo key would expose eve
 encrypted ID number.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -20,6 +22,9 @@ ENV = os.environ.get("DANGQUN_ENV", "test" if TESTING else "demo")  # demo | tes
 PRODUCTION = ENV == "production"
 _default_data = Path(tempfile.gettempdir()) / f"dangqun-test-{os.getpid()}" if TESTING else Path.cwd() / "var"
 DATA_DIR = Path(os.environ.get("DANGQUN_DATA_DIR", _default_data))
+if TESTING and _default_data == DATA_DIR:  # only the per-process folder, never a given one
+    # A test process's own folder (uploads, certificates, static files) goes with the process.
+    atexit.register(shutil.rmtree, DATA_DIR, ignore_errors=True)
 
 DEMO_SECRET_KEY = "demo-only-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
 # 32 bytes hex: a demo SM4 key (16 bytes) + HMAC key (16 bytes); production must set its own.
